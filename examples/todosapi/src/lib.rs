@@ -1,0 +1,1 @@
+//! The todos example (in progress).

@@ -1,0 +1,1 @@
+//! The fezz runner (in progress).

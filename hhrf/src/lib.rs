@@ -1,0 +1,1 @@
+//! hhrf (in progress).
