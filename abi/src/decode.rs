@@ -85,6 +85,13 @@ impl<'a> Reader<'a> {
         let start = self.position;
         let mut decoder = Decoder::from(&self.input[start..]);
         match decoder.pull() {
+            // RFC 8949 §3.3: a one-byte simple value below 32 is not well-formed (ciborium-ll
+            // accepts it, so the check lives here).
+            Ok(Head::Simple(value)) if value < 32 && self.input[start] == 0xf8 => Err(self.error(
+                ErrorKind::Malformed,
+                start,
+                format!("simple value {value} encoded in two bytes is not well-formed"),
+            )),
             Ok(head) => {
                 self.position = start + decoder.offset();
                 Ok((start, head))
