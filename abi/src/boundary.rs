@@ -1,12 +1,19 @@
 //! The one panic boundary every `extern "C"` function of fezz goes through, and the helpers
 //! `#[fezz_function]` expands to. No unwind ever crosses the ABI: a panic becomes the
 //! [`PanicFallback`] value of the export's return type.
+//!
+//! `#[fezz_function]` writes three thin exports that call [`abi_version`], [`handle_v2`] and
+//! [`free_v2`]; everything a Rust function library does at the ABI (decoding, the panic
+//! fallback, encoding, ownership of the buffer) lives here, once, not in each expansion. What
+//! a function may return is the [`IntoCallResult`] trait. Not here: the codec itself
+//! (`decode`, `encode`) and the codec C API (`capi`).
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::ffi::{FezzBuffer, FezzBytes, FezzResult, FezzStr, FEZZ_RESULT_NULL_ARGUMENT};
-use crate::ffi::{FEZZ_RESULT_OK, FEZZ_RESULT_PANIC, FEZZ_RESULT_REQUEST_INVALID};
+use crate::ffi::{FezzBuffer, FezzBytes, FezzResult, FezzStr, FEZZ_ABI_VERSION};
+use crate::ffi::{FEZZ_RESULT_FUNCTION_FAILED, FEZZ_RESULT_NULL_ARGUMENT, FEZZ_RESULT_OK};
+use crate::ffi::{FEZZ_RESULT_PANIC, FEZZ_RESULT_REQUEST_INVALID};
 use crate::message::{Request, Response, WireError};
 use crate::{decode_request, encode_error, encode_response};
 
@@ -95,17 +102,58 @@ pub fn error_response(error: WireError) -> Response {
     response
 }
 
+/// What a `#[fezz_function]` may return: a [`Response`], or a `Result<Response, WireError>`
+/// whose `Err` fails the call (`FEZZ_RESULT_FUNCTION_FAILED`, with the encoded error in the
+/// buffer; the runner then exits `function-failed` and the host answers 500).
+///
+/// To send the client a particular error status, return `Ok` with that response instead.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a fezz function's return type",
+    label = "a #[fezz_function] returns `Response` or `Result<Response, WireError>`",
+    note = "use `fezz_abi::Response`, or `Result<fezz_abi::Response, fezz_abi::WireError>` to fail the call with an error"
+)]
+pub trait IntoCallResult {
+    /// The response, or the error that fails the call.
+    fn into_call_result(self) -> Result<Response, WireError>;
+}
+
+impl IntoCallResult for Response {
+    fn into_call_result(self) -> Result<Response, WireError> {
+        Ok(self)
+    }
+}
+
+impl IntoCallResult for Result<Response, WireError> {
+    fn into_call_result(self) -> Result<Response, WireError> {
+        self
+    }
+}
+
+/// What `#[fezz_function]`'s `fezz_abi_version` returns: [`FEZZ_ABI_VERSION`].
+pub fn abi_version() -> u32 {
+    ffi_boundary(|| FEZZ_ABI_VERSION)
+}
+
 /// The body of `fezz_handle_v2` for a Rust function: decode, call `function` (catching its
 /// panic as a 500), encode, hand the bytes over.
+///
+/// | What happens | Result | `*response` |
+/// |---|---|---|
+/// | `response` is NULL, or `request` is NULL with a non-zero length | `FEZZ_RESULT_NULL_ARGUMENT` | untouched |
+/// | the bytes are not a `fezz-request` | `FEZZ_RESULT_REQUEST_INVALID` | a `fezz-error` `request-invalid` |
+/// | `function` returns a response (or `Ok`) | `FEZZ_RESULT_OK` | the response |
+/// | `function` panics | `FEZZ_RESULT_OK` | [`panic_response`] with the panic message |
+/// | `function` returns `Err(error)` | `FEZZ_RESULT_FUNCTION_FAILED` | `error` |
+/// | the response or error cannot be encoded (a limit, a forbidden value) | as above | a 500 [`error_response`] `response-invalid`, or a `fezz-error` `error-invalid` |
 ///
 /// # Safety
 /// `request` must point at `request_len` readable bytes (or be anything when `request_len` is
 /// 0) and `response` must be NULL or point at a writable [`FezzBuffer`].
-pub unsafe fn handle_v2(
+pub unsafe fn handle_v2<R: IntoCallResult>(
     request: *const u8,
     request_len: usize,
     response: *mut FezzBuffer,
-    function: impl FnOnce(Request) -> Response,
+    function: impl FnOnce(Request) -> R,
 ) -> FezzResult {
     ffi_boundary(|| {
         if response.is_null() || (request.is_null() && request_len != 0) {
@@ -120,22 +168,41 @@ pub unsafe fn handle_v2(
         let (result, bytes) = match decode_request(bytes) {
             Err(error) => {
                 let error = WireError::new("request-invalid", error.to_string());
-                (FEZZ_RESULT_REQUEST_INVALID, encode_error(&error).unwrap_or_default())
+                (FEZZ_RESULT_REQUEST_INVALID, encode_error_or_substitute(&error))
             }
-            Ok(request) => {
-                let answer = catch_unwind(AssertUnwindSafe(|| function(request)))
-                    .unwrap_or_else(|payload| panic_response(&panic_message(payload.as_ref())));
-                let bytes = encode_response(&answer).unwrap_or_else(|error| {
-                    let error = WireError::new("response-invalid", error.to_string());
-                    encode_response(&error_response(error))
-                        .expect("a short error response always encodes")
-                });
-                (FEZZ_RESULT_OK, bytes)
-            }
+            Ok(request) => match call(function, request) {
+                Ok(answer) => (FEZZ_RESULT_OK, encode_response_or_substitute(&answer)),
+                Err(error) => (FEZZ_RESULT_FUNCTION_FAILED, encode_error_or_substitute(&error)),
+            },
         };
         // SAFETY: checked non-null above; the caller guarantees it is writable.
         unsafe { response.write(FezzBuffer::from_vec(bytes)) };
         result
+    })
+}
+
+/// Calls the function, turning a panic (in it or in its result's conversion) into
+/// [`panic_response`].
+fn call<R: IntoCallResult>(function: impl FnOnce(Request) -> R, request: Request) -> Result<Response, WireError> {
+    catch_unwind(AssertUnwindSafe(|| function(request).into_call_result()))
+        .unwrap_or_else(|payload| Ok(panic_response(&panic_message(payload.as_ref()))))
+}
+
+/// `response` encoded, or, when it breaks a rule of the wire (a limit, a forbidden value), a
+/// 500 `response-invalid` saying which.
+fn encode_response_or_substitute(response: &Response) -> Vec<u8> {
+    encode_response(response).unwrap_or_else(|error| {
+        let error = WireError::new("response-invalid", error.to_string());
+        encode_response(&error_response(error)).expect("a short error response always encodes")
+    })
+}
+
+/// `error` encoded, or, when it breaks a rule of the wire (a text past `MAX_TEXT_BYTES`), an
+/// `error-invalid` error saying which.
+fn encode_error_or_substitute(error: &WireError) -> Vec<u8> {
+    encode_error(error).unwrap_or_else(|problem| {
+        let error = WireError::new("error-invalid", format!("the function's error could not be encoded: {problem}"));
+        encode_error(&error).expect("a short error always encodes")
     })
 }
 

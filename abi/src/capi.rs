@@ -1,10 +1,15 @@
 //! The codec as a C API, for functions written in C, Zig or anything that links C: decode a
 //! request into an opaque [`FezzRequest`] and read it through accessors; build a
-//! [`FezzResponse`] and encode it into a [`FezzBuffer`]. C authors never write CBOR by hand.
+//! [`FezzResponse`] and encode it into a [`FezzBuffer`]; encode a structured error for a
+//! failed call. C authors never write CBOR by hand.
 //!
 //! Conventions (`spec/ABI.md`, "API conventions"): every function goes through
-//! [`ffi_boundary`]; pointers returned by accessors borrow from the object and live until it
-//! is freed; out-parameters are written only on `FEZZ_RESULT_OK`; every `*_free` accepts NULL.
+//! [`ffi_boundary`]; views returned by accessors borrow from the object and live until it is
+//! freed; out-parameters are written only on `FEZZ_RESULT_OK` (or when a `bool` function
+//! returns true); every `*_free` accepts NULL (or an all-zero buffer).
+//!
+//! Every export is a plain function, not a macro expansion: cbindgen reads this file as source
+//! and does not expand macros, so a macro-made export would be missing from `spec/fezz.h`.
 
 use std::os::raw::c_char;
 
@@ -16,9 +21,10 @@ use crate::ffi::{
     FEZZ_RESULT_REQUEST_INVALID, FEZZ_RESULT_TOO_LARGE, RESULT_CODES,
 };
 use crate::message::{Header, Request, Response, WireError};
-use crate::{decode_request, encode_response, validate};
+use crate::{decode_request, encode_error, encode_response, validate};
 
 /// A decoded request (opaque). Made by `fezz_request_decode`, released by `fezz_request_free`.
+/// It owns copies of everything it holds, so it does not borrow the bytes it was decoded from.
 pub struct FezzRequest {
     request: Request,
 }
@@ -44,6 +50,18 @@ unsafe fn slice<'a>(data: *const u8, len: usize) -> Option<&'a [u8]> {
     }
 }
 
+/// Borrows `len` bytes at `data` as UTF-8 text. `Err` carries the result code to return:
+/// `FEZZ_RESULT_NULL_ARGUMENT` for NULL with a non-zero length, `FEZZ_RESULT_INVALID_VALUE` for
+/// bytes that are not UTF-8.
+///
+/// # Safety
+/// As for [`slice`].
+unsafe fn text<'a>(data: *const c_char, len: usize) -> Result<&'a str, FezzResult> {
+    // SAFETY: guaranteed by the caller.
+    let bytes = unsafe { slice(data.cast(), len) }.ok_or(FEZZ_RESULT_NULL_ARGUMENT)?;
+    std::str::from_utf8(bytes).map_err(|_| FEZZ_RESULT_INVALID_VALUE)
+}
+
 fn violation_result(kind: ErrorKind) -> FezzResult {
     match kind {
         ErrorKind::TooLarge => FEZZ_RESULT_TOO_LARGE,
@@ -51,11 +69,31 @@ fn violation_result(kind: ErrorKind) -> FezzResult {
     }
 }
 
-/// Decodes `len` bytes at `data` as a `fezz-request` and stores a new [`FezzRequest`] in
-/// `*out`. Returns `FEZZ_RESULT_REQUEST_INVALID` if the bytes are not a valid request.
+/// Hands `bytes` to the caller through `out`, or reports the encoder's refusal.
 ///
 /// # Safety
-/// `data` must point at `len` readable bytes; `out` must be writable.
+/// `out` must be non-null and writable.
+unsafe fn write_encoded(
+    encoded: Result<Vec<u8>, crate::EncodeError>,
+    out: *mut FezzBuffer,
+) -> FezzResult {
+    match encoded {
+        Ok(bytes) => {
+            // SAFETY: guaranteed by the caller.
+            unsafe { out.write(FezzBuffer::from_vec(bytes)) };
+            FEZZ_RESULT_OK
+        }
+        Err(error) => violation_result(error.kind()),
+    }
+}
+
+/// Decodes `len` bytes at `data` as a `fezz-request` and stores a new `FezzRequest` in `*out`.
+/// Returns `FEZZ_RESULT_REQUEST_INVALID` if the bytes are not a valid request, and
+/// `FEZZ_RESULT_NULL_ARGUMENT` if `out` is NULL or `data` is NULL with `len` > 0; `*out` is
+/// written only on `FEZZ_RESULT_OK`. Release the request with `fezz_request_free`.
+///
+/// # Safety
+/// `data` must point at `len` readable bytes; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_request_decode(
     data: *const u8,
@@ -82,7 +120,8 @@ pub unsafe extern "C" fn fezz_request_decode(
     })
 }
 
-/// Releases a request from `fezz_request_decode`. NULL is ignored.
+/// Releases a request from `fezz_request_decode`, and with it every view read from it. NULL is
+/// ignored.
 ///
 /// # Safety
 /// `request` must be NULL or come from `fezz_request_decode` and not have been freed.
@@ -105,112 +144,41 @@ unsafe fn request_ref<'a>(request: *const FezzRequest) -> Option<&'a Request> {
     unsafe { request.as_ref() }.map(|request| &request.request)
 }
 
-fn optional_text(value: Option<&String>, out: *mut FezzStr) -> bool {
-    match (value, out.is_null()) {
-        (Some(value), false) => {
-            // SAFETY: checked non-null; writable by the caller's guarantee.
-            unsafe { out.write(FezzStr::from_str(value)) };
-            true
-        }
-        _ => false,
-    }
-}
-
-macro_rules! request_text_accessor {
-    ($(#[$doc:meta])* $name:ident => |$request:ident| $value:expr) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// `request` must be a live `FezzRequest` (NULL gives an empty string).
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(request: *const FezzRequest) -> FezzStr {
-            ffi_boundary(|| {
-                // SAFETY: guaranteed by the caller.
-                match unsafe { request_ref(request) } {
-                    Some($request) => FezzStr::from_str($value),
-                    None => FezzStr::from_str(""),
-                }
-            })
-        }
-    };
-}
-
-request_text_accessor!(
-    /// The request method, e.g. `GET`.
-    fezz_request_method => |request| &request.method
-);
-request_text_accessor!(
-    /// The request path, percent-encoding preserved.
-    fezz_request_path => |request| &request.path
-);
-request_text_accessor!(
-    /// The function id from the request context.
-    fezz_request_function_id => |request| &request.context.function_id
-);
-request_text_accessor!(
-    /// The function version from the request context.
-    fezz_request_function_version => |request| &request.context.function_version
-);
-request_text_accessor!(
-    /// The host's request id from the request context.
-    fezz_request_id => |request| &request.context.request_id
-);
-
-macro_rules! request_optional_text_accessor {
-    ($(#[$doc:meta])* $name:ident => |$request:ident| $value:expr) => {
-        $(#[$doc])*
-        /// Returns true and writes `*out` if present; returns false and leaves `*out` alone if
-        /// absent or if an argument is NULL.
-        ///
-        /// # Safety
-        /// `request` must be a live `FezzRequest`; `out` must be writable.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(request: *const FezzRequest, out: *mut FezzStr) -> bool {
-            ffi_boundary(|| {
-                // SAFETY: guaranteed by the caller.
-                let Some($request) = (unsafe { request_ref(request) }) else {
-                    return false;
-                };
-                optional_text($value, out)
-            })
-        }
-    };
-}
-
-request_optional_text_accessor!(
-    /// The raw query (after `?`, without it). An empty query (`/path?`) is present and empty.
-    fezz_request_query => |request| request.query.as_ref()
-);
-request_optional_text_accessor!(
-    /// The client's address (`ip:port`).
-    fezz_request_client_address => |request| request.context.client_address.as_ref()
-);
-request_optional_text_accessor!(
-    /// The scheme the client used (`http` or `https`).
-    fezz_request_scheme => |request| request.context.scheme.as_ref()
-);
-request_optional_text_accessor!(
-    /// The host the client asked for.
-    fezz_request_host => |request| request.context.host.as_ref()
-);
-
-/// The call's deadline in milliseconds since the Unix epoch. Returns true and writes `*out`
-/// if the host set one.
+/// The body of every accessor for a required text field: the field, or an empty string for a
+/// NULL request.
 ///
 /// # Safety
-/// `request` must be a live `FezzRequest`; `out` must be writable.
-#[no_mangle]
-pub unsafe extern "C" fn fezz_request_deadline_unix_ms(
+/// `request` must be NULL or a live `FezzRequest`.
+unsafe fn required_text(
     request: *const FezzRequest,
-    out: *mut u64,
+    field: impl FnOnce(&Request) -> &String,
+) -> FezzStr {
+    ffi_boundary(|| {
+        // SAFETY: guaranteed by the caller.
+        match unsafe { request_ref(request) } {
+            Some(request) => FezzStr::from_str(field(request)),
+            None => FezzStr::from_str(""),
+        }
+    })
+}
+
+/// The body of every accessor for an optional text field: true and `*out` written if the
+/// field is present; false and `*out` untouched if it is absent or an argument is NULL.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`; `out` must be NULL or writable.
+unsafe fn optional_text(
+    request: *const FezzRequest,
+    out: *mut FezzStr,
+    field: impl FnOnce(&Request) -> Option<&String>,
 ) -> bool {
     ffi_boundary(|| {
         // SAFETY: guaranteed by the caller.
-        let deadline = unsafe { request_ref(request) }.and_then(|r| r.context.deadline_unix_ms);
-        match (deadline, out.is_null()) {
-            (Some(deadline), false) => {
+        let value = unsafe { request_ref(request) }.and_then(field);
+        match (value, out.is_null()) {
+            (Some(value), false) => {
                 // SAFETY: checked non-null; writable by the caller's guarantee.
-                unsafe { out.write(deadline) };
+                unsafe { out.write(FezzStr::from_str(value)) };
                 true
             }
             _ => false,
@@ -218,21 +186,56 @@ pub unsafe extern "C" fn fezz_request_deadline_unix_ms(
     })
 }
 
-/// The number of header fields.
+/// The request method, e.g. `GET`. A NULL request gives an empty string.
 ///
 /// # Safety
-/// `request` must be a live `FezzRequest` (NULL gives 0).
+/// `request` must be NULL or a live `FezzRequest`.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_method(request: *const FezzRequest) -> FezzStr {
+    // SAFETY: guaranteed by the caller.
+    unsafe { required_text(request, |request| &request.method) }
+}
+
+/// The request path as received, percent-encoding preserved: starts with `/`, or is exactly
+/// `*`. A NULL request gives an empty string.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_path(request: *const FezzRequest) -> FezzStr {
+    // SAFETY: guaranteed by the caller.
+    unsafe { required_text(request, |request| &request.path) }
+}
+
+/// The raw query (after `?`, without it). Returns true and writes `*out` if the request target
+/// had a `?` (an empty query, as in `/path?`, is present and empty); returns false and leaves
+/// `*out` alone if it had none or an argument is NULL.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`; `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_query(request: *const FezzRequest, out: *mut FezzStr) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { optional_text(request, out, |request| request.query.as_ref()) }
+}
+
+/// The number of header fields. A NULL request gives 0.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_request_header_count(request: *const FezzRequest) -> usize {
     // SAFETY: guaranteed by the caller.
     ffi_boundary(|| unsafe { request_ref(request) }.map_or(0, |r| r.headers.len()))
 }
 
-/// The header field at `index` (in received order): writes its name and value.
-/// `FEZZ_RESULT_OUT_OF_RANGE` if `index >= fezz_request_header_count(request)`.
+/// The header field at `index` (in received order; repeated names are separate fields):
+/// writes its name to `*name` and its value to `*value`. Returns `FEZZ_RESULT_OUT_OF_RANGE` if
+/// `index >= fezz_request_header_count(request)` and `FEZZ_RESULT_NULL_ARGUMENT` if a pointer
+/// is NULL; then nothing is written.
 ///
 /// # Safety
-/// `request` must be a live `FezzRequest`; `name` and `value` must be writable.
+/// `request` must be NULL or a live `FezzRequest`; `name` and `value` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_request_header_at(
     request: *const FezzRequest,
@@ -260,12 +263,13 @@ pub unsafe extern "C" fn fezz_request_header_at(
     })
 }
 
-/// The value of the first header whose name equals `name_len` bytes at `name`, compared
-/// ASCII case-insensitively. Returns true and writes `*value` if found.
+/// The value of the first header whose name equals the `name_len` bytes at `name`, compared
+/// ASCII case-insensitively. Returns true and writes `*value` if found; returns false and
+/// leaves `*value` alone if not found or an argument is NULL.
 ///
 /// # Safety
-/// `request` must be a live `FezzRequest`; `name` must point at `name_len` readable bytes;
-/// `value` must be writable.
+/// `request` must be NULL or a live `FezzRequest`; `name` must point at `name_len` readable
+/// bytes; `value` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_request_header_find(
     request: *const FezzRequest,
@@ -275,9 +279,10 @@ pub unsafe extern "C" fn fezz_request_header_find(
 ) -> bool {
     ffi_boundary(|| {
         // SAFETY: guaranteed by the caller.
-        let (Some(request), Some(name)) = (unsafe { request_ref(request) }, unsafe {
-            slice(name.cast(), name_len)
-        }) else {
+        let request = unsafe { request_ref(request) };
+        // SAFETY: guaranteed by the caller.
+        let name = unsafe { slice(name.cast(), name_len) };
+        let (Some(request), Some(name)) = (request, name) else {
             return false;
         };
         if value.is_null() {
@@ -298,10 +303,10 @@ pub unsafe extern "C" fn fezz_request_header_find(
     })
 }
 
-/// The request body (empty if there is none).
+/// The request body (empty if there is none). A NULL request gives empty bytes.
 ///
 /// # Safety
-/// `request` must be a live `FezzRequest` (NULL gives empty bytes).
+/// `request` must be NULL or a live `FezzRequest`.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_request_body(request: *const FezzRequest) -> FezzBytes {
     ffi_boundary(|| {
@@ -313,11 +318,110 @@ pub unsafe extern "C" fn fezz_request_body(request: *const FezzRequest) -> FezzB
     })
 }
 
-/// Starts a response with `status` (100 to 599) and stores it in `*out`.
-/// `FEZZ_RESULT_INVALID_VALUE` for a status outside that range.
+/// The function id from the request context (the `id` of the function's manifest). A NULL
+/// request gives an empty string.
 ///
 /// # Safety
-/// `out` must be writable.
+/// `request` must be NULL or a live `FezzRequest`.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_function_id(request: *const FezzRequest) -> FezzStr {
+    // SAFETY: guaranteed by the caller.
+    unsafe { required_text(request, |request| &request.context.function_id) }
+}
+
+/// The function version from the request context (the `version` of the function's
+/// manifest). A NULL request gives an empty string.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_function_version(request: *const FezzRequest) -> FezzStr {
+    // SAFETY: guaranteed by the caller.
+    unsafe { required_text(request, |request| &request.context.function_version) }
+}
+
+/// The host's id for this call, from the request context; the host logs it and sends it to
+/// the client. A NULL request gives an empty string.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_id(request: *const FezzRequest) -> FezzStr {
+    // SAFETY: guaranteed by the caller.
+    unsafe { required_text(request, |request| &request.context.request_id) }
+}
+
+/// The call's deadline in milliseconds since the Unix epoch: the host kills the call then.
+/// Returns true and writes `*out` if the host set one; returns false and leaves `*out` alone if
+/// not or if an argument is NULL.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`; `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_deadline_unix_ms(
+    request: *const FezzRequest,
+    out: *mut u64,
+) -> bool {
+    ffi_boundary(|| {
+        // SAFETY: guaranteed by the caller.
+        let deadline = unsafe { request_ref(request) }.and_then(|r| r.context.deadline_unix_ms);
+        match (deadline, out.is_null()) {
+            (Some(deadline), false) => {
+                // SAFETY: checked non-null; writable by the caller's guarantee.
+                unsafe { out.write(deadline) };
+                true
+            }
+            _ => false,
+        }
+    })
+}
+
+/// The client's address, `ip:port` (`[ip]:port` for IPv6). Returns true and writes `*out` if
+/// the host sent it; false otherwise, leaving `*out` alone.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`; `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_client_address(
+    request: *const FezzRequest,
+    out: *mut FezzStr,
+) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { optional_text(request, out, |request| request.context.client_address.as_ref()) }
+}
+
+/// The scheme the client used, `http` or `https`. Returns true and writes `*out` if the host
+/// sent it; false otherwise, leaving `*out` alone.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`; `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_scheme(
+    request: *const FezzRequest,
+    out: *mut FezzStr,
+) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { optional_text(request, out, |request| request.context.scheme.as_ref()) }
+}
+
+/// The host (authority) the client asked for. Returns true and writes `*out` if the host sent
+/// it; false otherwise, leaving `*out` alone.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`; `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_host(request: *const FezzRequest, out: *mut FezzStr) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { optional_text(request, out, |request| request.context.host.as_ref()) }
+}
+
+/// Starts a response with `status` (100 to 599), no headers and an empty body, and stores it
+/// in `*out`. Returns `FEZZ_RESULT_INVALID_VALUE` for a status outside that range and
+/// `FEZZ_RESULT_NULL_ARGUMENT` if `out` is NULL; `*out` is written only on `FEZZ_RESULT_OK`.
+/// Release the response with `fezz_response_free`.
+///
+/// # Safety
+/// `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_response_new(status: u16, out: *mut *mut FezzResponse) -> FezzResult {
     ffi_boundary(|| {
@@ -336,7 +440,8 @@ pub unsafe extern "C" fn fezz_response_new(status: u16, out: *mut *mut FezzRespo
     })
 }
 
-/// Releases a response from `fezz_response_new`. NULL is ignored.
+/// Releases a response from `fezz_response_new`. NULL is ignored. Buffers already encoded from
+/// it stay valid.
 ///
 /// # Safety
 /// `response` must be NULL or come from `fezz_response_new` and not have been freed.
@@ -350,13 +455,14 @@ pub unsafe extern "C" fn fezz_response_free(response: *mut FezzResponse) {
     })
 }
 
-/// Appends a header field (the bytes are copied). The name must be an HTTP token of at most
-/// 256 bytes; the value at most 16 KiB without CR, LF or NUL. Otherwise
-/// `FEZZ_RESULT_INVALID_VALUE` or `FEZZ_RESULT_TOO_LARGE` and nothing is added.
+/// Appends a header field; the bytes are copied. The name must be an HTTP token (RFC 9110
+/// `tchar`s) of 1 to 256 bytes; the value at most 16 KiB without CR, LF or NUL; a response
+/// holds at most 256 fields. Otherwise returns `FEZZ_RESULT_INVALID_VALUE` or
+/// `FEZZ_RESULT_TOO_LARGE` and adds nothing.
 ///
 /// # Safety
-/// `response` must be a live `FezzResponse`; `name` and `value` must point at `name_len` and
-/// `value_len` readable bytes.
+/// `response` must be NULL or a live `FezzResponse`; `name` and `value` must point at
+/// `name_len` and `value_len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_response_add_header(
     response: *mut FezzResponse,
@@ -367,13 +473,15 @@ pub unsafe extern "C" fn fezz_response_add_header(
 ) -> FezzResult {
     ffi_boundary(|| {
         // SAFETY: guaranteed by the caller.
-        let (Some(response), Some(name), Some(value)) = (unsafe { response.as_mut() }, unsafe {
-            slice(name.cast(), name_len)
-        }, unsafe { slice(value, value_len) }) else {
+        let response = unsafe { response.as_mut() };
+        // SAFETY: guaranteed by the caller.
+        let (name, value) = unsafe { (text(name, name_len), slice(value, value_len)) };
+        let (Some(response), Some(value)) = (response, value) else {
             return FEZZ_RESULT_NULL_ARGUMENT;
         };
-        let Ok(name) = std::str::from_utf8(name) else {
-            return FEZZ_RESULT_INVALID_VALUE;
+        let name = match name {
+            Ok(name) => name,
+            Err(result) => return result,
         };
         let checks = validate::header_name(name)
             .and_then(|()| validate::header_value(value))
@@ -386,11 +494,11 @@ pub unsafe extern "C" fn fezz_response_add_header(
     })
 }
 
-/// Sets the body to a copy of `len` bytes at `data` (at most 8 MiB, else
-/// `FEZZ_RESULT_TOO_LARGE`).
+/// Sets the body to a copy of the `len` bytes at `data`, replacing any earlier body. At most
+/// 8 MiB, else `FEZZ_RESULT_TOO_LARGE` and the body is unchanged.
 ///
 /// # Safety
-/// `response` must be a live `FezzResponse`; `data` must point at `len` readable bytes.
+/// `response` must be NULL or a live `FezzResponse`; `data` must point at `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_response_set_body(
     response: *mut FezzResponse,
@@ -399,8 +507,10 @@ pub unsafe extern "C" fn fezz_response_set_body(
 ) -> FezzResult {
     ffi_boundary(|| {
         // SAFETY: guaranteed by the caller.
-        let (Some(response), Some(body)) = (unsafe { response.as_mut() }, unsafe { slice(data, len) })
-        else {
+        let response = unsafe { response.as_mut() };
+        // SAFETY: guaranteed by the caller.
+        let body = unsafe { slice(data, len) };
+        let (Some(response), Some(body)) = (response, body) else {
             return FEZZ_RESULT_NULL_ARGUMENT;
         };
         if let Err((kind, _)) = validate::body(body) {
@@ -412,11 +522,13 @@ pub unsafe extern "C" fn fezz_response_set_body(
 }
 
 /// Marks the response as reporting the function's own failure: attaches a structured error
-/// (`code` and `message`, UTF-8, each at most 16 KiB) that the host logs.
+/// that the host logs (`code`, e.g. `db-unavailable`, and `message`; UTF-8, each at most
+/// 16 KiB, else `FEZZ_RESULT_INVALID_VALUE` or `FEZZ_RESULT_TOO_LARGE`). The client still gets
+/// the response's status, headers and body. Replaces any earlier error.
 ///
 /// # Safety
-/// `response` must be a live `FezzResponse`; `code` and `message` must point at `code_len` and
-/// `message_len` readable bytes.
+/// `response` must be NULL or a live `FezzResponse`; `code` and `message` must point at
+/// `code_len` and `message_len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_response_set_error(
     response: *mut FezzResponse,
@@ -427,30 +539,51 @@ pub unsafe extern "C" fn fezz_response_set_error(
 ) -> FezzResult {
     ffi_boundary(|| {
         // SAFETY: guaranteed by the caller.
-        let (Some(response), Some(code), Some(message)) = (unsafe { response.as_mut() }, unsafe {
-            slice(code.cast(), code_len)
-        }, unsafe { slice(message.cast(), message_len) }) else {
+        let Some(response) = (unsafe { response.as_mut() }) else {
             return FEZZ_RESULT_NULL_ARGUMENT;
         };
-        let (Ok(code), Ok(message)) = (std::str::from_utf8(code), std::str::from_utf8(message)) else {
-            return FEZZ_RESULT_INVALID_VALUE;
+        // SAFETY: guaranteed by the caller.
+        let error = match unsafe { wire_error(code, code_len, message, message_len) } {
+            Ok(error) => error,
+            Err(result) => return result,
         };
-        let checks = validate::text("code", code).and_then(|()| validate::text("message", message));
-        if let Err((kind, _)) = checks {
-            return violation_result(kind);
-        }
-        response.response.error = Some(WireError::new(code, message));
+        response.response.error = Some(error);
         FEZZ_RESULT_OK
     })
 }
 
-/// Encodes the response as deterministic CBOR into `*out`, which the caller releases with
-/// `fezz_buffer_free` (a function library typically returns it from `fezz_handle_v2` and
-/// calls `fezz_buffer_free` in its `fezz_free_v2`). The response itself is unchanged and still
-/// needs `fezz_response_free`.
+/// Checks and copies an error's code and message.
 ///
 /// # Safety
-/// `response` must be a live `FezzResponse`; `out` must be writable.
+/// As for [`slice`], for both strings.
+unsafe fn wire_error(
+    code: *const c_char,
+    code_len: usize,
+    message: *const c_char,
+    message_len: usize,
+) -> Result<WireError, FezzResult> {
+    // SAFETY: guaranteed by the caller.
+    let (code, message) = unsafe { (text(code, code_len), text(message, message_len)) };
+    // NULL (a missing argument) is reported before a bad value.
+    let (code, message) = match (code, message) {
+        (Err(FEZZ_RESULT_NULL_ARGUMENT), _) | (_, Err(FEZZ_RESULT_NULL_ARGUMENT)) => {
+            return Err(FEZZ_RESULT_NULL_ARGUMENT)
+        }
+        (code, message) => (code?, message?),
+    };
+    validate::text("code", code)
+        .and_then(|()| validate::text("message", message))
+        .map_err(|(kind, _)| violation_result(kind))?;
+    Ok(WireError::new(code, message))
+}
+
+/// Encodes the response as deterministic CBOR into `*out`, which the caller releases with
+/// `fezz_buffer_free` (a function library typically hands it out from `fezz_handle_v2` and
+/// calls `fezz_buffer_free` in its `fezz_free_v2`). `*out` is written only on
+/// `FEZZ_RESULT_OK`. The response itself is unchanged and still needs `fezz_response_free`.
+///
+/// # Safety
+/// `response` must be NULL or a live `FezzResponse`; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_response_encode(
     response: *const FezzResponse,
@@ -464,29 +597,55 @@ pub unsafe extern "C" fn fezz_response_encode(
         if out.is_null() {
             return FEZZ_RESULT_NULL_ARGUMENT;
         }
-        match encode_response(&response.response) {
-            Ok(bytes) => {
-                // SAFETY: checked non-null; writable by the caller's guarantee.
-                unsafe { out.write(FezzBuffer::from_vec(bytes)) };
-                FEZZ_RESULT_OK
-            }
-            Err(error) => violation_result(error.kind()),
-        }
+        // SAFETY: checked non-null; writable by the caller's guarantee.
+        unsafe { write_encoded(encode_response(&response.response), out) }
     })
 }
 
-/// Releases a buffer from `fezz_response_encode`, exactly once. An all-zero buffer is ignored.
+/// Encodes a structured error (`fezz-error`: `code`, e.g. `db-unavailable`, and `message`;
+/// UTF-8, each at most 16 KiB) into `*out`, for `fezz_handle_v2` to hand out with a non-zero
+/// result such as `FEZZ_RESULT_FUNCTION_FAILED`; the runner reports it. Release it with
+/// `fezz_buffer_free`. `*out` is written only on `FEZZ_RESULT_OK`.
 ///
 /// # Safety
-/// `buffer` must be all zero or come unchanged from `fezz_response_encode` in this library.
+/// `code` and `message` must point at `code_len` and `message_len` readable bytes; `out` must
+/// be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_error_encode(
+    code: *const c_char,
+    code_len: usize,
+    message: *const c_char,
+    message_len: usize,
+    out: *mut FezzBuffer,
+) -> FezzResult {
+    ffi_boundary(|| {
+        // SAFETY: guaranteed by the caller.
+        let error = match unsafe { wire_error(code, code_len, message, message_len) } {
+            Ok(error) => error,
+            Err(result) => return result,
+        };
+        if out.is_null() {
+            return FEZZ_RESULT_NULL_ARGUMENT;
+        }
+        // SAFETY: checked non-null; writable by the caller's guarantee.
+        unsafe { write_encoded(encode_error(&error), out) }
+    })
+}
+
+/// Releases a buffer from `fezz_response_encode` or `fezz_error_encode`, exactly once. An
+/// all-zero buffer is ignored.
+///
+/// # Safety
+/// `buffer` must be all zero or come unchanged from `fezz_response_encode` or
+/// `fezz_error_encode` in this copy of the library, and not have been freed.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_buffer_free(buffer: FezzBuffer) {
     // SAFETY: guaranteed by the caller.
     ffi_boundary(|| drop(unsafe { buffer.into_vec() }))
 }
 
-/// The name of a result code, e.g. `"FEZZ_RESULT_TOO_LARGE"`, as a static NUL-terminated
-/// string; `"FEZZ_RESULT_UNKNOWN"` for a number this library does not know.
+/// The name of a result code, e.g. `"FEZZ_RESULT_TOO_LARGE"` for 6, as a static NUL-terminated
+/// string; `"FEZZ_RESULT_UNKNOWN"` for a number this library does not know. Never NULL.
 #[no_mangle]
 pub extern "C" fn fezz_result_name(result: FezzResult) -> *const c_char {
     ffi_boundary(|| {
@@ -500,7 +659,7 @@ pub extern "C" fn fezz_result_name(result: FezzResult) -> *const c_char {
             c"FEZZ_RESULT_TOO_LARGE",
             c"FEZZ_RESULT_OUT_OF_RANGE",
         ];
-        debug_assert_eq!(NAMES.len(), RESULT_CODES.len());
+        const _: () = assert!(NAMES.len() == RESULT_CODES.len());
         usize::try_from(result)
             .ok()
             .and_then(|index| NAMES.get(index))

@@ -435,11 +435,25 @@ impl<'a> Reader<'a> {
                     ))
                 }
             };
+            // An indefinite-length pair that ends (a break) before its name or value is well-formed
+            // CBOR with too few items: wrong-type, like a definite-length pair of one item.
+            let ends_early = |reader: &mut Self| -> Result<(), DecodeError> {
+                if !definite && reader.at_break()? {
+                    return Err(reader.error(
+                        ErrorKind::WrongType,
+                        pair_start,
+                        "a header must be a two-element array [name, value]",
+                    ));
+                }
+                Ok(())
+            };
+            ends_early(reader)?;
             let name = reader.checked(
                 "headers",
                 |reader| reader.text(MAX_HEADER_NAME_BYTES, "header name"),
                 |name| validate::header_name(name),
             )?;
+            ends_early(reader)?;
             let value = reader.checked(
                 "headers",
                 |reader| reader.bytes(MAX_HEADER_VALUE_BYTES, "header value"),

@@ -42,14 +42,16 @@ pub const RESULT_CODES: [(FezzResult, &str, &str); 8] = [
     (FEZZ_RESULT_OUT_OF_RANGE, "FEZZ_RESULT_OUT_OF_RANGE", "an index past the end of a list"),
 ];
 
-/// Bytes owned by whoever allocated them, handed across the ABI. A `FezzBuffer` returned by
-/// `fezz_handle_v2` must be released exactly once with the same library's `fezz_free_v2`; one
-/// returned by `fezz_response_encode` exactly once with `fezz_buffer_free`. `capacity` is the
-/// allocator's business: callers read `data[0..len]` and pass the struct back unchanged.
+/// Bytes owned by the library that allocated them, handed across the ABI by value. A
+/// `FezzBuffer` written by `fezz_handle_v2` is released exactly once with the same library's
+/// `fezz_free_v2`; one written by `fezz_response_encode` or `fezz_error_encode` exactly once
+/// with `fezz_buffer_free`. Never `free()` it. `capacity` is the allocator's business: read
+/// `data[0..len]` and pass the struct back unchanged. An all-zero buffer owns nothing, and
+/// every function that releases buffers accepts one.
 #[repr(C)]
 #[derive(Debug)]
 pub struct FezzBuffer {
-    /// The first byte, or NULL when `len` is 0 and nothing was allocated.
+    /// The first byte, or NULL when nothing was allocated (then `len` and `capacity` are 0).
     pub data: *mut u8,
     /// Number of valid bytes at `data`.
     pub len: usize,
@@ -65,8 +67,13 @@ impl FezzBuffer {
         capacity: 0,
     };
 
-    /// Hands a vector's allocation to C. Release it with [`FezzBuffer::into_vec`].
+    /// Hands a vector's allocation to C. Release it with [`FezzBuffer::into_vec`]. A vector
+    /// that owns no allocation (capacity 0) becomes [`FezzBuffer::EMPTY`], so `data` is NULL
+    /// exactly when nothing was allocated.
     pub fn from_vec(bytes: Vec<u8>) -> FezzBuffer {
+        if bytes.capacity() == 0 {
+            return FezzBuffer::EMPTY;
+        }
         let mut bytes = std::mem::ManuallyDrop::new(bytes);
         FezzBuffer {
             data: bytes.as_mut_ptr(),
@@ -89,20 +96,33 @@ impl FezzBuffer {
     }
 }
 
-/// A borrowed UTF-8 string: `len` bytes at `data`, not NUL-terminated (print with `%.*s`).
-/// Valid as long as the object it was read from.
+/// A borrowed UTF-8 string: `len` bytes at `data`, not NUL-terminated (print it with
+/// `printf("%.*s", (int)s.len, s.data)`). Valid until the object it was read from is freed.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct FezzStr {
-    /// The first byte; never NULL (an empty string points at a static empty string).
+    /// The first byte. Never NULL, even when `len` is 0 (then it points at a static NUL byte).
     pub data: *const c_char,
     /// Length in bytes.
     pub len: usize,
 }
 
+/// What an empty [`FezzStr`] or [`FezzBytes`] points at: a real, readable byte (a NUL), so C
+/// code may pass `data` to `memcpy`, `fwrite` or `printf("%.*s")` even when `len` is 0. (An
+/// empty Rust string or vector points at a dangling address instead.)
+static EMPTY: [u8; 1] = [0];
+
 impl FezzStr {
     /// A view of `text`.
+    // Not `FromStr`: that trait parses into an owned value and cannot return a borrowed view.
+    #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str) -> FezzStr {
+        if text.is_empty() {
+            return FezzStr {
+                data: EMPTY.as_ptr().cast(),
+                len: 0,
+            };
+        }
         FezzStr {
             data: text.as_ptr().cast(),
             len: text.len(),
@@ -110,11 +130,11 @@ impl FezzStr {
     }
 }
 
-/// Borrowed bytes: `len` bytes at `data`. Valid as long as the object it was read from.
+/// Borrowed bytes: `len` bytes at `data`. Valid until the object it was read from is freed.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct FezzBytes {
-    /// The first byte; never NULL (empty bytes point at a static empty array).
+    /// The first byte. Never NULL, even when `len` is 0 (then it points at a static byte).
     pub data: *const u8,
     /// Length in bytes.
     pub len: usize,
@@ -123,6 +143,12 @@ pub struct FezzBytes {
 impl FezzBytes {
     /// A view of `bytes`.
     pub fn from_slice(bytes: &[u8]) -> FezzBytes {
+        if bytes.is_empty() {
+            return FezzBytes {
+                data: EMPTY.as_ptr(),
+                len: 0,
+            };
+        }
         FezzBytes {
             data: bytes.as_ptr(),
             len: bytes.len(),

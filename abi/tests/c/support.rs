@@ -1,0 +1,105 @@
+//! Helpers shared by the tests that compile C (`header.rs`, `c_api.rs`): paths, running gcc and
+//! g++ with the strict flags, and finding `libfezz_abi.a`. Included with `#[path]`, so it is not
+//! a test target of its own.
+#![allow(dead_code)] // each test target uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+/// Warnings are errors in every C and C++ compile of the tests.
+pub const STRICT: [&str; 4] = ["-Wall", "-Wextra", "-Wpedantic", "-Werror"];
+
+/// The workspace root (the parent of `abi/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("abi/ has a parent")
+        .to_path_buf()
+}
+
+/// `spec/` in the workspace.
+pub fn spec_dir() -> PathBuf {
+    workspace_root().join("spec")
+}
+
+/// `abi/tests/c/` (the C sources of the tests).
+pub fn c_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c")
+}
+
+/// Runs `command`; on failure (or if it cannot start) panics with the command line, its exit
+/// status and everything it printed.
+pub fn run(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    if !output.status.success() {
+        panic!(
+            "{command:?} failed with {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+    }
+    output
+}
+
+/// A compile with `compiler` (`gcc` or `g++`) and `-std=<std>`, the strict warning flags and
+/// `-I spec/`, to which the caller adds sources, options and the output.
+pub fn compiler(compiler: &str, std: &str) -> Command {
+    let mut command = Command::new(compiler);
+    command
+        .arg(format!("-std={std}"))
+        .args(STRICT)
+        .arg("-I")
+        .arg(spec_dir());
+    command
+}
+
+/// `target/debug/libfezz_abi.a` (or the release one, for a release test build): the static
+/// library C functions link, as `cargo build` leaves it.
+///
+/// Tests never run cargo themselves (cargo holds the build lock while they run), so the
+/// library must already be built: `.ci/run` runs `cargo build --workspace` before
+/// `cargo test`. Panics with that advice if the file is missing or older than a source of the
+/// crate, so a stale library is never tested by mistake.
+pub fn staticlib() -> PathBuf {
+    // The test binary is target/<profile>/deps/<name>-<hash>; the library sits in
+    // target/<profile>/.
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    let library = profile_dir.join("libfezz_abi.a");
+    let advice = "run `cargo build -p fezz-abi` (or `cargo build --workspace`, as .ci/run does \
+                  before `cargo test`) and test again";
+    let built = std::fs::metadata(&library)
+        .and_then(|metadata| metadata.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: {advice}", library.display()));
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources = vec![crate_dir.join("Cargo.toml")];
+    sources.extend(
+        std::fs::read_dir(crate_dir.join("src"))
+            .expect("abi/src is readable")
+            .map(|entry| entry.expect("abi/src is readable").path()),
+    );
+    for source in sources {
+        let changed = modified(&source);
+        if changed > built {
+            panic!(
+                "{} is older than {}: {advice}",
+                library.display(),
+                source.display()
+            );
+        }
+    }
+    library
+}
+
+fn modified(path: &Path) -> SystemTime {
+    std::fs::metadata(path)
+        .and_then(|metadata| metadata.modified())
+        .unwrap_or_else(|error| panic!("cannot stat {}: {error}", path.display()))
+}

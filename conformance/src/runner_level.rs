@@ -1,0 +1,506 @@
+//! The `runner` level: a runner (the reference `fezz-runner` unless `--runner` says otherwise)
+//! driven through its process protocol with the fixture function loaded.
+//!
+//! Two kinds of trials:
+//! - **golden**: one per request vector file under `spec/vectors/` (via [`crate::request_vectors`]).
+//!   Every valid request of the file is written as a request frame to one runner process; it
+//!   must exit 0 after writing exactly one response frame per request, each equal (as a
+//!   decoded value) to the golden response in `conformance/golden/runner/<vector path>.diag`.
+//!   The golden files hold the Rust fixture's answers and are rewritten only with
+//!   `FEZZ_BLESS=1` (and only with the default fixture).
+//! - **contract**: one per `spec/vectors/runner/*.json` ([`RunnerVector`]): the failure
+//!   contract (panics, crashes, hangs, broken libraries, bad stdin, stdout noise), each with its
+//!   expected exit code or signal and exact stdout frames.
+//!
+//! Every runner process runs in its own process group; a process of that group still alive
+//! after the runner exited fails the trial (see [`crate::process`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fezz_abi::{decode_response, Response};
+use serde::Deserialize;
+
+use crate::artifacts;
+use crate::diff::line_diff;
+use crate::expected_failures::Case;
+use crate::messages::{check_frames, encode_request_frame, parse_stdout, request_frame, response_diag, ExpectedFrame, RequestSpec, StdoutFrame};
+use crate::process::{self, signal_number, RunOutcome, RunnerCommand};
+use crate::request_vectors::{self, RequestVectorFile};
+
+/// The trial kind (shown as `[runner]` by `--list`).
+pub const KIND: &str = "runner";
+/// How long one runner process may take unless a vector says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What the runner level runs against.
+#[derive(Debug, Clone)]
+pub struct RunnerLevel {
+    /// The runner under test.
+    pub runner: RunnerCommand,
+    /// The fixture library the runner loads.
+    pub fixture: PathBuf,
+    /// `spec/vectors`.
+    pub vectors_dir: PathBuf,
+    /// `conformance/golden`.
+    pub golden_dir: PathBuf,
+    /// Rewrite golden files from what the runner answers (`FEZZ_BLESS=1`).
+    pub bless: bool,
+}
+
+/// One runner-contract case (`spec/vectors/runner/*.json`; schema:
+/// `spec/vectors/runner/schema.json`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerVector {
+    /// What the case shows, in one sentence.
+    pub description: String,
+    /// The spec section it checks: a file under `spec/` and an anchor, e.g.
+    /// `RUNNER.md#exit-codes` (the same convention as the codec vectors).
+    pub section: String,
+    /// Which library the runner loads: `fixture` (default), `missing`, `not-a-library`, or a
+    /// broken library (`no-handle-symbol`, `abi-version-1`, `bad-response`, `no-response`).
+    #[serde(default = "fixture_library")]
+    pub library: String,
+    /// What the suite writes to stdin, in order; then it closes stdin.
+    pub stdin: Vec<Input>,
+    /// The suite kills the runner's process group after this long (default 20 s).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// What must happen.
+    pub expect: RunnerExpect,
+}
+
+fn fixture_library() -> String {
+    "fixture".to_owned()
+}
+
+/// A piece of stdin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Input {
+    /// A request, encoded and framed by the suite.
+    Request(RequestSpec),
+    /// A request frame whose payload is this CBOR diagnostic notation (may be invalid).
+    RequestDiag(String),
+    /// Raw bytes, in hex (spaces allowed).
+    Hex(String),
+    /// Raw bytes, as UTF-8 text.
+    Text(String),
+}
+
+/// How the runner must end and what it must write.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerExpect {
+    /// It exits with this code.
+    #[serde(default)]
+    pub exit: Option<i32>,
+    /// It is killed by this signal (`SIGABRT`, `SIGSEGV`).
+    #[serde(default)]
+    pub signal: Option<String>,
+    /// It writes no response: it is still running at the timeout (the suite then kills its
+    /// process group) or ends on its own with a failure.
+    #[serde(default)]
+    pub killed_after_timeout: bool,
+    /// Exactly these frames on stdout, in order.
+    pub stdout: Vec<ExpectedFrame>,
+    /// Text stderr must contain.
+    #[serde(default)]
+    pub stderr_contains: Option<String>,
+}
+
+impl RunnerVector {
+    /// Parses and checks a vector file.
+    pub fn parse(text: &str) -> Result<RunnerVector, String> {
+        let vector: RunnerVector = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        let outcomes = usize::from(vector.expect.exit.is_some())
+            + usize::from(vector.expect.signal.is_some())
+            + usize::from(vector.expect.killed_after_timeout);
+        if outcomes != 1 {
+            return Err("expect must give exactly one of exit, signal, killed_after_timeout".to_owned());
+        }
+        if let Some(signal) = &vector.expect.signal {
+            signal_number(signal).ok_or_else(|| format!("unknown signal {signal}"))?;
+        }
+        Ok(vector)
+    }
+
+    /// The bytes written to stdin.
+    pub fn stdin_bytes(&self) -> Result<Vec<u8>, String> {
+        let mut bytes = Vec::new();
+        let mut requests = 0;
+        for input in &self.stdin {
+            match input {
+                Input::Request(spec) => {
+                    requests += 1;
+                    bytes.extend(encode_request_frame(&spec.to_request(requests))?);
+                }
+                Input::RequestDiag(diag) => {
+                    let item = cbor_diag::parse_diag(diag).map_err(|error| format!("request_diag does not parse: {error}"))?;
+                    bytes.extend(request_frame(&item.to_bytes()));
+                }
+                Input::Hex(hex) => bytes.extend(parse_hex(hex)?),
+                Input::Text(text) => bytes.extend_from_slice(text.as_bytes()),
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+/// Decodes hex digits, ignoring whitespace.
+pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = hex.bytes().filter(|byte| !byte.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("odd number of hex digits in {hex:?}"));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let text = std::str::from_utf8(pair).map_err(|error| error.to_string())?;
+            u8::from_str_radix(text, 16).map_err(|_| format!("not hex: {text:?}"))
+        })
+        .collect()
+}
+
+/// The runner-level cases.
+pub fn cases(level: RunnerLevel) -> Result<Vec<Case>, String> {
+    let level = Arc::new(level);
+    let mut cases = Vec::new();
+    for file in request_vectors::load(&level.vectors_dir)? {
+        let level = Arc::clone(&level);
+        let name = file.path.clone();
+        cases.push(Case::new(KIND, name, move || golden_trial(&level, &file)));
+    }
+    for (name, path) in list_json(&level.vectors_dir, "runner")? {
+        let level = Arc::clone(&level);
+        cases.push(Case::new(KIND, name, move || {
+            let text = std::fs::read_to_string(&path).map_err(|error| format!("reading {}: {error}", path.display()))?;
+            let vector = RunnerVector::parse(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+            contract_trial(&level, &vector)
+        }));
+    }
+    Ok(cases)
+}
+
+/// The `*.json` files directly in `vectors_dir/sub`, as (path relative to `vectors_dir`,
+/// full path), sorted. A missing folder gives an error naming it.
+pub fn list_json(vectors_dir: &Path, sub: &str) -> Result<Vec<(String, PathBuf)>, String> {
+    let dir = vectors_dir.join(sub);
+    let entries = std::fs::read_dir(&dir).map_err(|error| format!("reading the vector folder {}: {error}", dir.display()))?;
+    let mut files: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json") && path.file_name().is_some_and(|name| name != "schema.json"))
+        .map(|path| {
+            let name = format!("{sub}/{}", path.file_name().unwrap_or_default().to_string_lossy());
+            (name, path)
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn run_runner(level: &RunnerLevel, library: &Path, stdin: Vec<u8>, timeout: Duration) -> Result<RunOutcome, String> {
+    process::run(&level.runner, library, stdin, timeout, &[]).map_err(|error| error.to_string())
+}
+
+/// Problems common to every run: processes left behind.
+fn leftover_problem(outcome: &RunOutcome) -> Option<String> {
+    if outcome.leftovers.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = outcome.leftovers.iter().map(|p| format!("pid {} ({})", p.pid, p.name)).collect();
+    Some(format!(
+        "processes left behind in the runner's process group after it exited: {} (the suite killed them)",
+        list.join(", ")
+    ))
+}
+
+fn failure(problems: Vec<String>, outcome: &RunOutcome, runner: &RunnerCommand) -> Result<(), String> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}\n(runner: {}; {}; {})",
+        problems.join("\n"),
+        runner.display(),
+        outcome.describe_status(),
+        outcome.stderr_tail()
+    ))
+}
+
+/// Runs one contract vector.
+pub fn contract_trial(level: &RunnerLevel, vector: &RunnerVector) -> Result<(), String> {
+    let library = artifacts::library(&vector.library, &level.fixture)?;
+    let timeout = vector.timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+    let outcome = run_runner(level, &library, vector.stdin_bytes()?, timeout)?;
+    let mut problems = Vec::new();
+    problems.extend(leftover_problem(&outcome));
+    let expect = &vector.expect;
+    let frames = parse_stdout(&outcome.stdout);
+    if let Some(code) = expect.exit {
+        if outcome.timed_out || outcome.status.code() != Some(code) {
+            problems.push(format!("expected exit code {code}, got {}", outcome.describe_status()));
+        }
+    }
+    if let Some(signal) = &expect.signal {
+        use std::os::unix::process::ExitStatusExt;
+        let number = signal_number(signal).ok_or_else(|| format!("unknown signal {signal}"))?;
+        if outcome.timed_out || outcome.status.signal() != Some(number) {
+            problems.push(format!("expected the runner to be killed by {signal}, got {}", outcome.describe_status()));
+        }
+    }
+    if expect.killed_after_timeout && !outcome.timed_out {
+        let answered = matches!(&frames, Ok(frames) if frames.iter().any(|f| matches!(f, StdoutFrame::Response(_))));
+        if outcome.status.success() || answered {
+            problems.push(format!(
+                "expected no response (the call runs past its deadline until the suite kills it), got {} with stdout {}",
+                outcome.describe_status(),
+                crate::messages::preview(&outcome.stdout)
+            ));
+        }
+    }
+    match &frames {
+        Ok(frames) => {
+            if let Err(diff) = check_frames(&expect.stdout, frames) {
+                problems.push(diff);
+            }
+        }
+        Err(error) => problems.push(error.clone()),
+    }
+    if let Some(text) = &expect.stderr_contains {
+        if !String::from_utf8_lossy(&outcome.stderr).contains(text.as_str()) {
+            problems.push(format!("stderr does not contain {text:?}"));
+        }
+    }
+    failure(problems, &outcome, &level.runner)
+}
+
+/// The golden file of a request vector file: `golden/runner/<path without extension>.diag`.
+pub fn golden_path(golden_dir: &Path, vector_path: &str) -> PathBuf {
+    let stem = vector_path.strip_suffix(".toml").unwrap_or(vector_path);
+    golden_dir.join("runner").join(format!("{stem}.diag"))
+}
+
+/// Byte strings longer than this are replaced in golden files by their length and digest.
+pub const GOLDEN_ELIDE_BYTES: usize = 1024;
+
+/// A byte string left out of a golden file: where it was, its length and FNV-1a 64 digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elided {
+    /// `body` or `header N` (0-based).
+    pub field: String,
+    /// Its length in bytes.
+    pub len: usize,
+    /// Its FNV-1a 64 digest.
+    pub fnv1a64: u64,
+}
+
+impl std::fmt::Display for Elided {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "# elided: {} len={} fnv1a64={:016x}", self.field, self.len, self.fnv1a64)
+    }
+}
+
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// Replaces every byte string longer than [`GOLDEN_ELIDE_BYTES`] (the body, header values) by
+/// an empty one and lists what was removed, so golden files stay small and readable.
+pub fn elide(response: &Response) -> (Response, Vec<Elided>) {
+    let mut response = response.clone();
+    let mut elided = Vec::new();
+    for (index, header) in response.headers.iter_mut().enumerate() {
+        if header.value.len() > GOLDEN_ELIDE_BYTES {
+            elided.push(Elided { field: format!("header {index}"), len: header.value.len(), fnv1a64: fnv1a64(&header.value) });
+            header.value.clear();
+        }
+    }
+    if response.body.len() > GOLDEN_ELIDE_BYTES {
+        elided.push(Elided { field: "body".to_owned(), len: response.body.len(), fnv1a64: fnv1a64(&response.body) });
+        response.body.clear();
+    }
+    (response, elided)
+}
+
+/// One case of a golden file: its name, the response with long byte strings elided, and what
+/// was elided.
+pub type GoldenCase = (String, Response, Vec<Elided>);
+
+/// Writes a golden file's text: for each case `# <name>`, one `# elided: …` line per elided
+/// byte string, then the response in pretty CBOR diagnostic notation; blank lines between.
+pub fn render_golden(cases: &[GoldenCase]) -> String {
+    let mut text = String::new();
+    for (name, response, elided) in cases {
+        text.push_str(&format!("# {name}\n"));
+        for item in elided {
+            text.push_str(&format!("{item}\n"));
+        }
+        text.push_str(&format!("{}\n\n", response_diag(response)));
+    }
+    text
+}
+
+/// Reads a golden file back.
+pub fn parse_golden(text: &str) -> Result<Vec<GoldenCase>, String> {
+    let mut cases: Vec<(String, Vec<Elided>, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(item) = line.strip_prefix("# elided: ") {
+            let Some((_, elided, _)) = cases.last_mut() else {
+                return Err("an `# elided:` line before the first `# <case>` line".to_owned());
+            };
+            elided.push(parse_elided(item).ok_or_else(|| format!("bad elided line {line:?}"))?);
+        } else if let Some(name) = line.strip_prefix("# ") {
+            cases.push((name.to_owned(), Vec::new(), String::new()));
+        } else if let Some((_, _, diag)) = cases.last_mut() {
+            diag.push_str(line);
+            diag.push('\n');
+        } else if !line.trim().is_empty() {
+            return Err("text before the first `# <case>` line".to_owned());
+        }
+    }
+    cases
+        .into_iter()
+        .map(|(name, elided, diag)| {
+            let item = cbor_diag::parse_diag(diag.trim()).map_err(|error| format!("case {name:?}: not diagnostic notation: {error}"))?;
+            let response = decode_response(&item.to_bytes()).map_err(|error| format!("case {name:?}: not a fezz-response: {error}"))?;
+            Ok((name, response, elided))
+        })
+        .collect()
+}
+
+fn parse_elided(text: &str) -> Option<Elided> {
+    let (field, rest) = text.split_once(" len=")?;
+    let (len, digest) = rest.split_once(" fnv1a64=")?;
+    Some(Elided { field: field.to_owned(), len: len.parse().ok()?, fnv1a64: u64::from_str_radix(digest, 16).ok()? })
+}
+
+/// Runs one request vector file through the runner and compares with (or blesses) its golden
+/// file.
+pub fn golden_trial(level: &RunnerLevel, file: &RequestVectorFile) -> Result<(), String> {
+    let mut stdin = Vec::new();
+    for case in &file.cases {
+        stdin.extend(request_frame(&case.bytes));
+    }
+    let outcome = run_runner(level, &level.fixture, stdin, DEFAULT_TIMEOUT)?;
+    let mut problems = Vec::new();
+    problems.extend(leftover_problem(&outcome));
+    if outcome.timed_out || outcome.status.code() != Some(0) {
+        problems.push(format!("expected exit code 0, got {}", outcome.describe_status()));
+    }
+    let responses: Vec<Response> = match parse_stdout(&outcome.stdout) {
+        Ok(frames) => {
+            let mut responses = Vec::new();
+            for (index, frame) in frames.into_iter().enumerate() {
+                match frame {
+                    StdoutFrame::Response(response) => responses.push(response),
+                    StdoutFrame::Error(error) => problems.push(format!(
+                        "frame {} is an error frame ({}: {}), expected a response",
+                        index + 1,
+                        error.code,
+                        error.message
+                    )),
+                }
+            }
+            responses
+        }
+        Err(error) => {
+            problems.push(error);
+            Vec::new()
+        }
+    };
+    if responses.len() != file.cases.len() && problems.is_empty() {
+        problems.push(format!("{} requests were written but {} response frames came back", file.cases.len(), responses.len()));
+    }
+    if !problems.is_empty() {
+        return failure(problems, &outcome, &level.runner);
+    }
+    let actual: Vec<GoldenCase> = file
+        .cases
+        .iter()
+        .zip(responses)
+        .map(|(case, response)| {
+            let (response, elided) = elide(&response);
+            (case.name.clone(), response, elided)
+        })
+        .collect();
+    let path = golden_path(&level.golden_dir, &file.path);
+    if level.bless {
+        let text = render_golden(&actual);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|error| format!("creating {}: {error}", parent.display()))?;
+            }
+            std::fs::write(&path, text).map_err(|error| format!("writing {}: {error}", path.display()))?;
+        }
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|error| {
+        format!(
+            "no golden file {} ({error}); generate it with FEZZ_BLESS=1 and the default (Rust) fixture",
+            path.display()
+        )
+    })?;
+    let golden = parse_golden(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+    compare_golden(&golden, &actual).map_err(|diff| format!("{diff}\n(golden file: {}; runner: {})", path.display(), level.runner.display()))
+}
+
+fn compare_golden(golden: &[GoldenCase], actual: &[GoldenCase]) -> Result<(), String> {
+    let golden_names: Vec<&str> = golden.iter().map(|(name, _, _)| name.as_str()).collect();
+    let actual_names: Vec<&str> = actual.iter().map(|(name, _, _)| name.as_str()).collect();
+    if golden_names != actual_names {
+        return Err(format!(
+            "the golden file's cases differ from the vector file's (re-bless with FEZZ_BLESS=1)\n{}",
+            line_diff(&golden_names.join("\n"), &actual_names.join("\n"))
+        ));
+    }
+    let mut problems = Vec::new();
+    for ((name, expected, expected_elided), (_, actual, actual_elided)) in golden.iter().zip(actual) {
+        if let Err(diff) = crate::messages::compare_responses(expected, actual, "golden") {
+            problems.push(format!("case {name:?}: {diff}"));
+        }
+        if expected_elided != actual_elided {
+            let show = |items: &[Elided]| items.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+            problems.push(format!(
+                "case {name:?}: the long byte strings differ (length and digest)\n{}",
+                line_diff(&show(expected_elided), &show(actual_elided))
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_text_round_trips() {
+        let (long, elided) = elide(&Response::new(200).with_body(vec![b'x'; 2000]));
+        assert_eq!(elided.len(), 1);
+        let cases = vec![
+            ("first".to_owned(), Response::text(200, "hello"), Vec::new()),
+            ("second".to_owned(), long, elided),
+        ];
+        let text = render_golden(&cases);
+        assert!(text.starts_with("# first\n{"), "{text}");
+        assert!(text.contains("# elided: body len=2000 fnv1a64="), "{text}");
+        assert_eq!(parse_golden(&text).unwrap(), cases);
+    }
+
+    #[test]
+    fn vectors_need_exactly_one_outcome() {
+        let both = r#"{"description": "d", "section": "s", "stdin": [], "expect": {"exit": 0, "signal": "SIGABRT", "stdout": []}}"#;
+        assert!(RunnerVector::parse(both).is_err());
+        let ok = r#"{"description": "d", "section": "s", "stdin": [{"hex": "46 5a"}], "expect": {"exit": 10, "stdout": [{"error": {"code": "request-invalid"}}]}}"#;
+        let vector = RunnerVector::parse(ok).unwrap();
+        assert_eq!(vector.stdin_bytes().unwrap(), b"FZ");
+    }
+}

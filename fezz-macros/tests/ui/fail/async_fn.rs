@@ -1,0 +1,8 @@
+use fezz_abi::{fezz_function, Request, Response};
+
+#[fezz_function]
+pub async fn hello(_request: Request) -> Response {
+    Response::new(200)
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+//! Oracle: `fezz_fuzz_oracles::codec::decode_response` (arbitrary bytes as a response and as an
+//! error: no panic; accepted input re-encodes canonically to the same value, a fixed point).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fezz_fuzz_oracles::codec::decode_response(data));

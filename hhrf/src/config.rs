@@ -1,0 +1,219 @@
+//! The server's settings: command-line options, environment variables and defaults.
+//!
+//! What lives here: [`Config`], [`parse`] (options win over environment variables, which win
+//! over defaults) and [`USAGE`]. What does not: choosing the runner program (`runner`), which
+//! reads `FEZZ_RUNNER` and `PATH`.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::manifest::{TimeoutMs, MAX_TIMEOUT_MS};
+
+/// The listening address when neither `--listen` nor `HHRF_LISTEN` is given.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+
+/// The root folder when neither `--root` nor `HHRF_ROOT` is given.
+pub const DEFAULT_ROOT: &str = ".";
+
+/// The call timeout, in milliseconds, for functions whose manifest sets none.
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+
+/// The `--help` text.
+pub const USAGE: &str = "\
+usage: hhrf [--listen ADDR] [--root DIR] [--timeout-ms N]
+
+Serves the functions in DIR/functions/<id>@<version>/ over HTTP, one runner process per call.
+
+options (each overrides its environment variable):
+  --listen ADDR     address to listen on, ip:port (port 0 picks one)  [HHRF_LISTEN, default 127.0.0.1:3000]
+  --root DIR        folder that holds functions/                      [HHRF_ROOT, default .]
+  --timeout-ms N    call timeout for functions whose fezz.json sets none, 1..=3600000
+                                                                      [HHRF_TIMEOUT_MS, default 10000]
+  -h, --help        print this help
+  -V, --version     print the version
+
+environment:
+  FEZZ_RUNNER       the runner program: a path, or a command name on PATH
+                    (default: fezz-runner next to hhrf, else on PATH)
+";
+
+/// The settings of one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The folder holding `functions/`.
+    pub root: PathBuf,
+    /// The timeout of functions whose manifest sets none.
+    pub default_timeout: TimeoutMs,
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run the server.
+    Serve(Config),
+    /// Print [`USAGE`].
+    Help,
+    /// Print the version.
+    Version,
+}
+
+/// A setting that cannot be used. `Display` names the option or variable and the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// An argument that is not an option hhrf knows.
+    #[error("unknown argument {0:?} (see --help)")]
+    UnknownArgument(String),
+    /// An option given without its value.
+    #[error("{0} needs a value (see --help)")]
+    MissingValue(&'static str),
+    /// A value that breaks its option's rule.
+    #[error("{source_name}={value:?}: {rule}")]
+    Invalid {
+        /// The option or environment variable.
+        source_name: String,
+        /// The value given.
+        value: String,
+        /// The rule it breaks.
+        rule: String,
+    },
+}
+
+/// Reads the settings from `args` (without the program name) and the environment `env`.
+pub fn parse(
+    args: impl IntoIterator<Item = OsString>,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<Command, ConfigError> {
+    let mut listen: Option<(String, OsString)> = None;
+    let mut root: Option<(String, OsString)> = None;
+    let mut timeout: Option<(String, OsString)> = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy().into_owned();
+        let (name, inline) = match text.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name.to_owned(), Some(value.to_owned())),
+            _ => (text.clone(), None),
+        };
+        let slot = match name.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "-V" | "--version" => return Ok(Command::Version),
+            "--listen" => (&mut listen, "--listen"),
+            "--root" => (&mut root, "--root"),
+            "--timeout-ms" => (&mut timeout, "--timeout-ms"),
+            _ => return Err(ConfigError::UnknownArgument(text)),
+        };
+        let value = match inline {
+            Some(value) => OsString::from(value),
+            None => args.next().ok_or(ConfigError::MissingValue(slot.1))?,
+        };
+        *slot.0 = Some((slot.1.to_owned(), value));
+    }
+    let from_env = |variable: &str| env(variable).map(|value| (variable.to_owned(), value));
+    let listen = listen.or_else(|| from_env("HHRF_LISTEN"));
+    let root = root.or_else(|| from_env("HHRF_ROOT"));
+    let timeout = timeout.or_else(|| from_env("HHRF_TIMEOUT_MS"));
+
+    let listen = match listen {
+        None => DEFAULT_LISTEN.parse().map_err(|_| invalid("default", DEFAULT_LISTEN, "bad default"))?,
+        Some((source, value)) => {
+            let text = value.to_string_lossy();
+            text.parse::<SocketAddr>().map_err(|_| {
+                invalid(&source, &text, "must be an ip:port address such as 127.0.0.1:3000 or [::1]:0")
+            })?
+        }
+    };
+    let root = match root {
+        None => PathBuf::from(DEFAULT_ROOT),
+        Some((source, value)) if value.is_empty() => {
+            return Err(invalid(&source, "", "must not be empty"))
+        }
+        Some((_, value)) => PathBuf::from(value),
+    };
+    let default_timeout = match timeout {
+        None => TimeoutMs::new(DEFAULT_TIMEOUT_MS).map_err(|rule| invalid("default", "", &rule))?,
+        Some((source, value)) => {
+            let text = value.to_string_lossy();
+            let ms = text.parse::<u64>().map_err(|_| {
+                invalid(&source, &text, &format!("must be a whole number of milliseconds, 1..={MAX_TIMEOUT_MS}"))
+            })?;
+            TimeoutMs::new(ms).map_err(|rule| invalid(&source, &text, &rule))?
+        }
+    };
+    Ok(Command::Serve(Config {
+        listen,
+        root,
+        default_timeout,
+    }))
+}
+
+fn invalid(source: &str, value: &str, rule: &str) -> ConfigError {
+    ConfigError::Invalid {
+        source_name: source.to_owned(),
+        value: value.to_owned(),
+        rule: rule.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Command, ConfigError> {
+        let env: Vec<(String, OsString)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
+            .collect();
+        parse(args.iter().map(OsString::from), move |name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    fn serve(args: &[&str], env: &[(&str, &str)]) -> Config {
+        match run(args, env).unwrap() {
+            Command::Serve(config) => config,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_apply_without_options() {
+        let config = serve(&[], &[]);
+        assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.root, PathBuf::from("."));
+        assert_eq!(config.default_timeout.as_millis(), 10_000);
+    }
+
+    #[test]
+    fn options_override_the_environment() {
+        let env = [("HHRF_LISTEN", "0.0.0.0:80"), ("HHRF_ROOT", "/srv"), ("HHRF_TIMEOUT_MS", "5")];
+        let config = serve(&[], &env);
+        assert_eq!(config.listen.to_string(), "0.0.0.0:80");
+        assert_eq!(config.root, PathBuf::from("/srv"));
+        assert_eq!(config.default_timeout.as_millis(), 5);
+        let config = serve(&["--listen", "[::1]:0", "--root=/x", "--timeout-ms", "7"], &env);
+        assert_eq!(config.listen.to_string(), "[::1]:0");
+        assert_eq!(config.root, PathBuf::from("/x"));
+        assert_eq!(config.default_timeout.as_millis(), 7);
+    }
+
+    #[test]
+    fn bad_values_name_their_source() {
+        let error = run(&["--timeout-ms", "0"], &[]).unwrap_err();
+        assert!(error.to_string().starts_with("--timeout-ms=\"0\""), "{error}");
+        let error = run(&[], &[("HHRF_TIMEOUT_MS", "soon")]).unwrap_err();
+        assert!(error.to_string().starts_with("HHRF_TIMEOUT_MS="), "{error}");
+        let error = run(&[], &[("HHRF_LISTEN", "localhost")]).unwrap_err();
+        assert!(error.to_string().contains("ip:port"), "{error}");
+        assert_eq!(run(&["--listen"], &[]).unwrap_err(), ConfigError::MissingValue("--listen"));
+        assert!(matches!(run(&["serve"], &[]), Err(ConfigError::UnknownArgument(_))));
+        assert!(matches!(run(&["--root="], &[]), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(run(&["--help"], &[]).unwrap(), Command::Help);
+        assert_eq!(run(&["-V"], &[]).unwrap(), Command::Version);
+    }
+}

@@ -1,0 +1,175 @@
+//! Schema version 1 of `fezz.json`: the serde shape of the file (strict: unknown fields,
+//! duplicate keys and `null`s are errors) and its conversion to a [`Manifest`].
+//!
+//! Field rules that fit one value live in the newtypes' constructors (run by serde through
+//! `try_from`, so their errors carry the field's JSON path); rules across values (route
+//! conflicts, duplicate env names, counts) are checked after deserialization.
+
+use std::fmt;
+
+use http::Method;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+use super::{
+    parse_method, EnvName, Entry, FunctionId, Manifest, ManifestError, ManifestVersion, Route,
+    TimeoutMs, Version, MAX_ENV_ENTRIES, MAX_ENV_VALUE_BYTES, MAX_ROUTES,
+};
+use crate::routes::RoutePattern;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestV1 {
+    id: FunctionId,
+    version: Version,
+    entry: Entry,
+    routes: Vec<RouteV1>,
+    #[serde(default, deserialize_with = "present")]
+    timeout_ms: Option<TimeoutMs>,
+    #[serde(default, deserialize_with = "present")]
+    env: Option<EnvEntries>,
+    // Already checked by `ManifestVersion::detect`; listed so the field is known.
+    #[serde(default, deserialize_with = "present")]
+    #[allow(dead_code)]
+    manifest_version: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteV1 {
+    path: RoutePattern,
+    #[serde(default, deserialize_with = "present")]
+    method: Option<MethodField>,
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+struct MethodField(Method);
+
+impl TryFrom<String> for MethodField {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        parse_method(&value).map(MethodField)
+    }
+}
+
+/// An optional field that, when present, must hold a value (`null` is a type error).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// `env` as written: every pair in file order, duplicates kept so they can be reported.
+struct EnvEntries(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for EnvEntries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnvVisitor;
+        impl<'de> Visitor<'de> for EnvVisitor {
+            type Value = EnvEntries;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of string values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EnvEntries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((name, value)) = map.next_entry::<String, String>()? {
+                    if entries.len() == MAX_ENV_ENTRIES {
+                        return Err(de::Error::custom(format!(
+                            "env has more than {MAX_ENV_ENTRIES} entries"
+                        )));
+                    }
+                    entries.push((name, value));
+                }
+                Ok(EnvEntries(entries))
+            }
+        }
+        deserializer.deserialize_map(EnvVisitor)
+    }
+}
+
+/// Parses a version-1 manifest.
+pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let raw: ManifestV1 = serde_path_to_error::deserialize(&mut json).map_err(|error| {
+        let field = error.path().to_string();
+        // The crate writes "." for the document itself.
+        let field = if field == "." { String::new() } else { field };
+        ManifestError::from_json(field, error.inner())
+    })?;
+    json.end()
+        .map_err(|error| ManifestError::from_json(String::new(), &error))?;
+
+    if raw.routes.len() > MAX_ROUTES {
+        return Err(ManifestError::field(
+            "routes",
+            format!(
+                "{} routes, more than the limit of {MAX_ROUTES}",
+                raw.routes.len()
+            ),
+        ));
+    }
+    let routes: Vec<Route> = raw
+        .routes
+        .into_iter()
+        .map(|route| Route {
+            path: route.path,
+            method: route.method.map(|method| method.0),
+        })
+        .collect();
+    for (later, route) in routes.iter().enumerate() {
+        if let Some(earlier) = routes[..later].iter().position(|other| {
+            other.path.same_shape(&route.path) && other.methods_overlap(route)
+        }) {
+            return Err(ManifestError::field(
+                format!("routes[{later}]"),
+                format!(
+                    "conflicts with routes[{earlier}]: {:?} and {:?} match the same paths with a method in common",
+                    routes[earlier].path.as_str(),
+                    route.path.as_str()
+                ),
+            ));
+        }
+    }
+
+    let mut env: Vec<(EnvName, String)> = Vec::new();
+    for (name, value) in raw.env.map(|env| env.0).unwrap_or_default() {
+        let field = format!("env.{name}");
+        let checked = EnvName::new(name).map_err(|rule| ManifestError::field(&field, rule))?;
+        if env.iter().any(|(existing, _)| *existing == checked) {
+            return Err(ManifestError::field(
+                field,
+                "the name appears twice in env",
+            ));
+        }
+        if value.len() > MAX_ENV_VALUE_BYTES {
+            return Err(ManifestError::field(
+                field,
+                format!(
+                    "the value has {} bytes, more than the limit of {MAX_ENV_VALUE_BYTES}",
+                    value.len()
+                ),
+            ));
+        }
+        if value.contains('\0') {
+            return Err(ManifestError::field(
+                field,
+                "the value contains a NUL character, which an environment cannot hold",
+            ));
+        }
+        env.push((checked, value));
+    }
+    env.sort();
+
+    Ok(Manifest {
+        manifest_version: ManifestVersion::V1,
+        id: raw.id,
+        version: raw.version,
+        entry: raw.entry,
+        routes,
+        timeout: raw.timeout_ms,
+        env,
+    })
+}

@@ -1,0 +1,643 @@
+//! What became of a request, and the one place that turns it into an HTTP response.
+//!
+//! What lives here: [`ExitState`] (how the runner ended), [`Outcome`] (every way a request
+//! can end: the function's response, a function failure, a host-side failure of the runner,
+//! or a refusal before any call), [`classify`] (runner output → outcome, pure) and
+//! [`Outcome::into_response`] (outcome → status, headers and JSON error body). What does not:
+//! running the runner (`runner`), building the request (`dispatch`).
+//!
+//! The function's own errors and the host's failures stay apart: a function's response
+//! passes through untouched (its `error` field is only logged), a function failure reported
+//! through the runner is a 500, and a runner that crashed, misbehaved or could not start is
+//! a 502 (`spec/HTTP.md`, "Errors"). Both functions here are total: no input makes them panic.
+
+use fezz_abi::frame::{split_frame, FrameKind};
+use fezz_abi::limits::{FRAME_HEADER_BYTES, MAX_MESSAGE_BYTES, MAX_STDERR_BYTES};
+use fezz_abi::runner_protocol::RunnerExit;
+use fezz_abi::{decode_error, decode_response, WireError};
+use http::header::{HeaderMap, HeaderValue, ALLOW, CONTENT_TYPE};
+use http::StatusCode;
+
+use crate::dispatch::{response_headers, REQUEST_ID_HEADER};
+
+/// The response body type hhrf sends: complete, in memory.
+pub type Body = http_body_util::Full<hyper::body::Bytes>;
+
+/// Most bytes a runner may write to stdout for one call: one frame header and the largest
+/// payload. One byte more and the output is bad.
+pub const MAX_STDOUT_BYTES: usize = FRAME_HEADER_BYTES + MAX_MESSAGE_BYTES;
+
+/// How a runner process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExitState {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal ended it (not one hhrf sent for a timeout).
+    Signaled(i32),
+    /// hhrf killed it at the deadline.
+    TimedOut,
+}
+
+/// A function's response, converted to HTTP and ready to send.
+#[derive(Debug, Clone)]
+pub struct FunctionResponse {
+    /// The status (200..=599).
+    pub status: StatusCode,
+    /// The end-to-end headers, in order (see `dispatch::response_headers`).
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The function's own error report, if it attached one; logged, not sent.
+    pub error: Option<WireError>,
+}
+
+/// Every way a request can end. [`Outcome::into_response`] is the only mapping to HTTP.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The function answered; sent as is. With `error` set it is logged as a function error.
+    Response {
+        /// The response.
+        response: FunctionResponse,
+        /// The last bytes of the runner's stderr.
+        stderr: Vec<u8>,
+    },
+    /// The runner exited 14 (`function-failed`) with an error frame: 500.
+    FunctionFailed {
+        /// The error frame.
+        error: WireError,
+        /// The last bytes of the runner's stderr.
+        stderr: Vec<u8>,
+    },
+    /// A signal killed the runner: 502 naming the signal.
+    Crashed {
+        /// The signal number.
+        signal: i32,
+        /// The last bytes of the runner's stderr.
+        stderr: Vec<u8>,
+    },
+    /// The runner exited with a code other than 0 and 14: 502.
+    RunnerFailed {
+        /// The exit code.
+        exit: i32,
+        /// Its error frame, when it wrote a valid one.
+        error: Option<WireError>,
+        /// What was wrong with its output, when it did not.
+        output_problem: Option<String>,
+        /// The last bytes of the runner's stderr.
+        stderr: Vec<u8>,
+    },
+    /// The runner's output broke the protocol (no frame, extra bytes, a bad frame or
+    /// message, the wrong frame for its exit code, too much output): 502.
+    BadOutput {
+        /// What was wrong.
+        reason: String,
+        /// The last bytes of the runner's stderr.
+        stderr: Vec<u8>,
+    },
+    /// The call passed its deadline and was killed: 504.
+    TimedOut {
+        /// The last bytes of the runner's stderr.
+        stderr: Vec<u8>,
+    },
+    /// The runner could not be started: 502.
+    SpawnFailed {
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// No function or route serves the path: 404.
+    NotFound,
+    /// Routes match the path but not the method: 405 with `Allow`.
+    MethodNotAllowed {
+        /// The `Allow` header value.
+        allow: String,
+    },
+    /// The request body did not arrive before the call's deadline: 408.
+    RequestTimeout,
+    /// The request body is past `MAX_BODY_BYTES`: 413, before spawning.
+    BodyTooLarge {
+        /// The declared or received length, when known.
+        length: Option<u64>,
+    },
+    /// The path or query is past `MAX_TEXT_BYTES`: 414.
+    UriTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The header fields are past a wire limit: 431.
+    HeadersTooLarge {
+        /// Which limit.
+        reason: String,
+    },
+    /// The request cannot be expressed on the wire or its body could not be read: 400.
+    BadRequest {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The name of a signal (`SIGSEGV`), or `signal N` for a number without one.
+pub fn signal_name(signal: i32) -> String {
+    match nix::sys::signal::Signal::try_from(signal) {
+        Ok(known) => known.as_str().to_owned(),
+        Err(_) => format!("signal {signal}"),
+    }
+}
+
+/// The last [`MAX_STDERR_BYTES`] of `stderr`.
+fn tail(stderr: &[u8]) -> Vec<u8> {
+    stderr[stderr.len().saturating_sub(MAX_STDERR_BYTES)..].to_vec()
+}
+
+/// Exactly one frame and nothing else.
+fn single_frame(stdout: &[u8]) -> Result<(FrameKind, &[u8]), String> {
+    if stdout.is_empty() {
+        return Err("no frame on stdout".to_owned());
+    }
+    let (kind, payload, rest) = split_frame(stdout).map_err(|error| error.to_string())?;
+    if !rest.is_empty() {
+        return Err(format!(
+            "{} bytes on stdout after the {kind:?} frame",
+            rest.len()
+        ));
+    }
+    Ok((kind, payload))
+}
+
+fn response_from(payload: &[u8]) -> Result<FunctionResponse, String> {
+    let response = decode_response(payload).map_err(|error| format!("response frame: {error}"))?;
+    if response.status < 200 {
+        return Err(format!(
+            "status {} is informational, not a final response",
+            response.status
+        ));
+    }
+    let status = StatusCode::from_u16(response.status)
+        .map_err(|_| format!("status {} is not valid", response.status))?;
+    let headers = response_headers(&response.headers)?;
+    Ok(FunctionResponse {
+        status,
+        headers,
+        body: response.body,
+        error: response.error,
+    })
+}
+
+fn error_from(kind: FrameKind, payload: &[u8]) -> Result<WireError, String> {
+    if kind != FrameKind::Error {
+        return Err(format!("a {kind:?} frame where an error frame belongs"));
+    }
+    decode_error(payload).map_err(|error| format!("error frame: {error}"))
+}
+
+/// Classifies a finished call from the runner's stdout, how it ended and its stderr. Pure and
+/// total: any bytes and any exit state give an outcome.
+///
+/// In order: a timeout is [`Outcome::TimedOut`]; more than [`MAX_STDOUT_BYTES`] on stdout is
+/// bad output (hhrf killed the runner for it); a signal is [`Outcome::Crashed`]; exit 0 needs
+/// exactly one valid response frame with a final status and headers HTTP can carry; exit 14
+/// needs exactly one valid error frame; any other exit is [`Outcome::RunnerFailed`].
+pub fn classify(stdout: &[u8], exit: ExitState, stderr: &[u8]) -> Outcome {
+    let stderr = tail(stderr);
+    let code = match exit {
+        ExitState::TimedOut => return Outcome::TimedOut { stderr },
+        _ if stdout.len() > MAX_STDOUT_BYTES => {
+            return Outcome::BadOutput {
+                reason: format!("more than {MAX_STDOUT_BYTES} bytes on stdout"),
+                stderr,
+            }
+        }
+        ExitState::Signaled(signal) => return Outcome::Crashed { signal, stderr },
+        ExitState::Exited(code) => code,
+    };
+    let frame = single_frame(stdout);
+    if code == 0 {
+        let response = frame.and_then(|(kind, payload)| match kind {
+            FrameKind::Response => response_from(payload),
+            other => Err(format!("exit 0 with a {other:?} frame instead of a response frame")),
+        });
+        return match response {
+            Ok(response) => Outcome::Response { response, stderr },
+            Err(reason) => Outcome::BadOutput { reason, stderr },
+        };
+    }
+    let error = frame.and_then(|(kind, payload)| error_from(kind, payload));
+    if i32::from(RunnerExit::FunctionFailed.code()) == code {
+        return match error {
+            Ok(error) => Outcome::FunctionFailed { error, stderr },
+            Err(problem) => Outcome::BadOutput {
+                reason: format!("exit 14 (function-failed) without one valid error frame: {problem}"),
+                stderr,
+            },
+        };
+    }
+    let (error, output_problem) = match error {
+        Ok(error) => (Some(error), None),
+        Err(problem) => (None, Some(problem)),
+    };
+    Outcome::RunnerFailed {
+        exit: code,
+        error,
+        output_problem,
+        stderr,
+    }
+}
+
+impl Outcome {
+    /// The HTTP status this outcome is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Outcome::Response { response, .. } => response.status,
+            Outcome::FunctionFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Outcome::Crashed { .. }
+            | Outcome::RunnerFailed { .. }
+            | Outcome::BadOutput { .. }
+            | Outcome::SpawnFailed { .. } => StatusCode::BAD_GATEWAY,
+            Outcome::TimedOut { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Outcome::NotFound => StatusCode::NOT_FOUND,
+            Outcome::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Outcome::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Outcome::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Outcome::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            Outcome::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Outcome::BadRequest { .. } => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The JSON `error.code` of the error body; `None` for a function's response.
+    pub fn code(&self) -> Option<&'static str> {
+        Some(match self {
+            Outcome::Response { .. } => return None,
+            Outcome::FunctionFailed { .. } => "function-failed",
+            Outcome::Crashed { .. } => "runner-crashed",
+            Outcome::RunnerFailed { .. } => "runner-failed",
+            Outcome::BadOutput { .. } => "bad-output",
+            Outcome::TimedOut { .. } => "timeout",
+            Outcome::SpawnFailed { .. } => "spawn-failed",
+            Outcome::NotFound => "not-found",
+            Outcome::MethodNotAllowed { .. } => "method-not-allowed",
+            Outcome::RequestTimeout => "request-timeout",
+            Outcome::BodyTooLarge { .. } => "body-too-large",
+            Outcome::UriTooLong { .. } => "uri-too-long",
+            Outcome::HeadersTooLarge { .. } => "headers-too-large",
+            Outcome::BadRequest { .. } => "bad-request",
+        })
+    }
+
+    /// The outcome's name in the log: `ok`, `function-error`, `runner-crashed(SIGSEGV)`,
+    /// `runner-failed(11)`, or the error code.
+    pub fn log_name(&self) -> String {
+        match self {
+            Outcome::Response { response, .. } if response.error.is_some() => {
+                "function-error".to_owned()
+            }
+            Outcome::Response { .. } => "ok".to_owned(),
+            Outcome::Crashed { signal, .. } => format!("runner-crashed({})", signal_name(*signal)),
+            Outcome::RunnerFailed { exit, .. } => format!("runner-failed({exit})"),
+            other => other.code().unwrap_or("ok").to_owned(),
+        }
+    }
+
+    /// The message of the JSON error body: what a client may know. Paths and stderr stay in
+    /// the log.
+    pub fn message(&self) -> String {
+        match self {
+            Outcome::Response { .. } => String::new(),
+            Outcome::FunctionFailed { error, .. } => {
+                format!("the function failed: {}: {}", error.code, error.message)
+            }
+            Outcome::Crashed { signal, .. } => {
+                format!("the runner was killed by {}", signal_name(*signal))
+            }
+            Outcome::RunnerFailed { exit, .. } => match RunnerExit::from_code(*exit) {
+                Some(known) => format!(
+                    "the runner failed with exit code {exit} ({})",
+                    known.error_code()
+                ),
+                None => format!("the runner failed with exit code {exit}"),
+            },
+            Outcome::BadOutput { .. } => {
+                "the runner's output was not one valid frame for its exit status".to_owned()
+            }
+            Outcome::TimedOut { .. } => {
+                "the function did not answer before its deadline".to_owned()
+            }
+            Outcome::SpawnFailed { .. } => "the runner could not be started".to_owned(),
+            Outcome::NotFound => "no function or route serves this path".to_owned(),
+            Outcome::MethodNotAllowed { allow } => {
+                format!("this path answers only: {allow}")
+            }
+            Outcome::RequestTimeout => {
+                "the request body did not arrive before the deadline".to_owned()
+            }
+            Outcome::BodyTooLarge { length } => match length {
+                Some(length) => format!(
+                    "the body has {length} bytes, more than the limit of {}",
+                    fezz_abi::limits::MAX_BODY_BYTES
+                ),
+                None => format!(
+                    "the body is larger than the limit of {} bytes",
+                    fezz_abi::limits::MAX_BODY_BYTES
+                ),
+            },
+            Outcome::UriTooLong { limit } => {
+                format!("the path or the query is longer than {limit} bytes")
+            }
+            Outcome::HeadersTooLarge { reason } | Outcome::BadRequest { reason } => reason.clone(),
+        }
+    }
+
+    /// Details for the log line beyond [`message`](Self::message): the function's error
+    /// report, the runner's error frame, what was wrong with the output, the spawn error.
+    pub fn log_detail(&self) -> Option<String> {
+        match self {
+            Outcome::Response { response, .. } => response
+                .error
+                .as_ref()
+                .map(|error| format!("{}: {}", error.code, error.message)),
+            Outcome::FunctionFailed { error, .. } => {
+                Some(format!("{}: {}", error.code, error.message))
+            }
+            Outcome::RunnerFailed {
+                error,
+                output_problem,
+                ..
+            } => match (error, output_problem) {
+                (Some(error), _) => Some(format!("{}: {}", error.code, error.message)),
+                (None, Some(problem)) => Some(format!("no valid error frame: {problem}")),
+                (None, None) => None,
+            },
+            Outcome::BadOutput { reason, .. } => Some(reason.clone()),
+            Outcome::SpawnFailed { reason } => Some(reason.clone()),
+            _ => None,
+        }
+    }
+
+    /// The last bytes of the runner's stderr, empty when no runner ran.
+    pub fn stderr(&self) -> &[u8] {
+        match self {
+            Outcome::Response { stderr, .. }
+            | Outcome::FunctionFailed { stderr, .. }
+            | Outcome::Crashed { stderr, .. }
+            | Outcome::RunnerFailed { stderr, .. }
+            | Outcome::BadOutput { stderr, .. }
+            | Outcome::TimedOut { stderr } => stderr,
+            _ => &[],
+        }
+    }
+
+    /// Whether the log line should carry the stderr tail: every outcome but a clean response.
+    pub fn is_failure(&self) -> bool {
+        !matches!(self, Outcome::Response { response, .. } if response.error.is_none())
+    }
+
+    /// The HTTP response: the function's own, or `{"error":{"code","message","request_id"}}`
+    /// with `content-type: application/json` (and `Allow` for 405). Every response carries
+    /// `x-request-id: request_id`.
+    pub fn into_response(self, request_id: &str) -> http::Response<Body> {
+        let status = self.status();
+        let (mut headers, body) = match self {
+            Outcome::Response { response, .. } => (response.headers, response.body),
+            other => {
+                let body = serde_json::json!({
+                    "error": {
+                        "code": other.code().unwrap_or("internal"),
+                        "message": other.message(),
+                        "request_id": request_id,
+                    }
+                })
+                .to_string()
+                .into_bytes();
+                let mut headers = HeaderMap::new();
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                if let Outcome::MethodNotAllowed { allow } = &other {
+                    if let Ok(value) = HeaderValue::from_str(allow) {
+                        headers.insert(ALLOW, value);
+                    }
+                }
+                (headers, body)
+            }
+        };
+        if let Ok(value) = HeaderValue::from_str(request_id) {
+            headers.insert(REQUEST_ID_HEADER, value);
+        }
+        let mut response = http::Response::new(Body::from(body));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fezz_abi::frame::frame_header;
+    use fezz_abi::{encode_error, encode_response, Header, Response};
+    use http_body_util::BodyExt;
+
+    fn frame(kind: FrameKind, payload: &[u8]) -> Vec<u8> {
+        let mut bytes = frame_header(kind, payload.len()).to_vec();
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+
+    fn response_frame(response: &Response) -> Vec<u8> {
+        frame(FrameKind::Response, &encode_response(response).unwrap())
+    }
+
+    fn error_frame(code: &str, message: &str) -> Vec<u8> {
+        frame(
+            FrameKind::Error,
+            &encode_error(&WireError::new(code, message)).unwrap(),
+        )
+    }
+
+    fn body_json(response: http::Response<Body>) -> serde_json::Value {
+        let bytes = futures_block(response.into_body().collect()).unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    fn futures_block<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn a_response_frame_with_exit_0_passes_through() {
+        let wire = Response::text(201, "made")
+            .with_header("x-a", "1")
+            .with_header("content-length", "77");
+        let outcome = classify(&response_frame(&wire), ExitState::Exited(0), b"noise");
+        assert_eq!(outcome.status(), StatusCode::CREATED);
+        assert_eq!(outcome.log_name(), "ok");
+        assert!(!outcome.is_failure());
+        assert_eq!(outcome.stderr(), b"noise");
+        let response = outcome.into_response("rid-1");
+        assert_eq!(response.headers()["x-a"], "1");
+        assert_eq!(response.headers()["x-request-id"], "rid-1");
+        assert!(response.headers().get("content-length").is_none());
+    }
+
+    #[test]
+    fn a_response_with_an_error_field_is_a_logged_function_error() {
+        let wire = fezz_abi::boundary::panic_response("fixture panic");
+        let outcome = classify(&response_frame(&wire), ExitState::Exited(0), b"");
+        assert_eq!(outcome.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(outcome.log_name(), "function-error");
+        assert_eq!(outcome.log_detail().as_deref(), Some("panic: fixture panic"));
+        assert!(outcome.is_failure());
+        let json = body_json(outcome.into_response("r"));
+        assert_eq!(json["error"]["message"], "fixture panic");
+    }
+
+    #[test]
+    fn exit_14_with_an_error_frame_is_500() {
+        let outcome = classify(
+            &error_frame("function-failed", "fixture-error: fixture error"),
+            ExitState::Exited(14),
+            b"",
+        );
+        assert_eq!(outcome.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let json = body_json(outcome.into_response("rid"));
+        assert_eq!(json["error"]["code"], "function-failed");
+        assert_eq!(json["error"]["request_id"], "rid");
+        assert!(json["error"]["message"].as_str().unwrap().contains("fixture error"));
+    }
+
+    #[test]
+    fn exit_14_without_an_error_frame_is_bad_output() {
+        for stdout in [Vec::new(), b"junk".to_vec(), response_frame(&Response::new(200))] {
+            let outcome = classify(&stdout, ExitState::Exited(14), b"");
+            assert_eq!(outcome.code(), Some("bad-output"), "{stdout:?}");
+            assert_eq!(outcome.status(), StatusCode::BAD_GATEWAY);
+        }
+    }
+
+    #[test]
+    fn signals_are_crashes_named_by_signal() {
+        for (signal, name) in [(11, "SIGSEGV"), (6, "SIGABRT"), (9, "SIGKILL")] {
+            let outcome = classify(&response_frame(&Response::new(200)), ExitState::Signaled(signal), b"");
+            assert_eq!(outcome.status(), StatusCode::BAD_GATEWAY);
+            assert_eq!(outcome.log_name(), format!("runner-crashed({name})"));
+            let json = body_json(outcome.into_response("r"));
+            assert_eq!(json["error"]["code"], "runner-crashed");
+            assert!(json["error"]["message"].as_str().unwrap().contains(name));
+        }
+        assert_eq!(signal_name(200), "signal 200");
+    }
+
+    #[test]
+    fn other_exits_are_runner_failures_with_their_frame() {
+        let outcome = classify(
+            &error_frame("library-load-failed", "cannot open /secret/path"),
+            ExitState::Exited(11),
+            b"",
+        );
+        assert_eq!(outcome.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(outcome.log_name(), "runner-failed(11)");
+        assert!(outcome.log_detail().unwrap().contains("/secret/path"));
+        let message = outcome.message();
+        assert!(message.contains("library-load-failed") && !message.contains("/secret"), "{message}");
+        let outcome = classify(b"", ExitState::Exited(127), b"sh: not found");
+        assert_eq!(outcome.code(), Some("runner-failed"));
+        assert!(outcome.log_detail().unwrap().contains("no frame"));
+    }
+
+    #[test]
+    fn exit_0_output_problems_are_bad_output() {
+        let good = response_frame(&Response::new(200));
+        let mut extra = good.clone();
+        extra.push(0);
+        let mut twice = good.clone();
+        twice.extend_from_slice(&good);
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (Vec::new(), "no frame"),
+            (good[..good.len() - 1].to_vec(), "frame-truncated"),
+            (extra, "after the"),
+            (twice, "after the"),
+            (b"GARBAGE!".to_vec(), "frame-bad-magic"),
+            (error_frame("x", "y"), "Error frame"),
+            (frame(FrameKind::Response, b"\xa0"), "response frame"),
+            (response_frame(&Response::new(101)), "informational"),
+            (
+                response_frame(&Response::new(200).with_header("x-bell", "\u{7}")),
+                "0x07",
+            ),
+            (vec![0; MAX_STDOUT_BYTES + 1], "more than"),
+        ];
+        for (stdout, why) in cases {
+            let outcome = classify(&stdout, ExitState::Exited(0), b"");
+            assert_eq!(outcome.code(), Some("bad-output"), "{why}");
+            let detail = outcome.log_detail().unwrap();
+            assert!(detail.contains(why), "{why}: {detail}");
+        }
+    }
+
+    #[test]
+    fn timeouts_win_over_everything() {
+        let outcome = classify(&response_frame(&Response::new(200)), ExitState::TimedOut, b"late");
+        assert_eq!(outcome.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(outcome.code(), Some("timeout"));
+        assert_eq!(outcome.stderr(), b"late");
+    }
+
+    #[test]
+    fn stderr_keeps_only_the_tail() {
+        let mut stderr = vec![b'a'; MAX_STDERR_BYTES];
+        stderr.extend_from_slice(b"END");
+        let outcome = classify(b"", ExitState::Exited(0), &stderr);
+        assert_eq!(outcome.stderr().len(), MAX_STDERR_BYTES);
+        assert!(outcome.stderr().ends_with(b"END"));
+    }
+
+    #[test]
+    fn refusals_map_to_their_statuses_and_codes() {
+        let cases = [
+            (Outcome::NotFound, 404, "not-found"),
+            (Outcome::MethodNotAllowed { allow: "GET, HEAD".into() }, 405, "method-not-allowed"),
+            (Outcome::RequestTimeout, 408, "request-timeout"),
+            (Outcome::BodyTooLarge { length: Some(9) }, 413, "body-too-large"),
+            (Outcome::UriTooLong { limit: 1 }, 414, "uri-too-long"),
+            (Outcome::HeadersTooLarge { reason: "x".into() }, 431, "headers-too-large"),
+            (Outcome::BadRequest { reason: "x".into() }, 400, "bad-request"),
+            (Outcome::SpawnFailed { reason: "ENOENT".into() }, 502, "spawn-failed"),
+        ];
+        for (outcome, status, code) in cases {
+            let response = outcome.into_response("id-7");
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers()["content-type"], "application/json");
+            assert_eq!(response.headers()["x-request-id"], "id-7");
+            if status == 405 {
+                assert_eq!(response.headers()["allow"], "GET, HEAD");
+            }
+            let json = body_json(response);
+            assert_eq!(json["error"]["code"], code);
+            assert_eq!(json["error"]["request_id"], "id-7");
+        }
+    }
+
+    #[test]
+    fn classify_is_total_on_odd_input() {
+        let mut header_only = frame_header(FrameKind::Response, 0).to_vec();
+        header_only[7] = 0xff;
+        let inputs: [&[u8]; 5] = [b"", b"FZ", b"FZ\x02\x00\xff\xff\xff\xff", &header_only, b"FZ\x09\x00\x00\x00\x00\x00"];
+        for stdout in inputs {
+            for exit in [
+                ExitState::Exited(0),
+                ExitState::Exited(14),
+                ExitState::Exited(-1),
+                ExitState::Exited(i32::MAX),
+                ExitState::Signaled(0),
+                ExitState::Signaled(-5),
+                ExitState::TimedOut,
+            ] {
+                let outcome = classify(stdout, exit, &[0xff; 3]);
+                let _ = outcome.clone().into_response("\u{0}bad id");
+                let _ = (outcome.log_name(), outcome.message(), outcome.log_detail());
+            }
+        }
+        let _ = Header::new("a", "b");
+    }
+}

@@ -1,0 +1,449 @@
+//! Running one call in a runner process: choosing the runner program, spawning it in its own
+//! process group, writing the request frame, reading bounded stdout and stderr, enforcing the
+//! deadline, and killing and reaping everything it started.
+//!
+//! What lives here: [`resolve_runner`], [`Runner`] and its [`Runner::call`], [`RunOutput`],
+//! and [`ProcessGroups`] (the live process groups, so nothing outlives its call or the
+//! server). What does not: what the output means (`outcome`), building the frame (`dispatch`).
+//!
+//! Lifecycle (`spec/HTTP.md`, "Process lifecycle"): the runner is the leader of a new
+//! process group (`Command::process_group(0)`, no `pre_exec`, so the standard library can
+//! still use `posix_spawn`). A blocking waiter observes the leader's exit with
+//! `waitid(WEXITED | WNOWAIT)`, which leaves it a zombie: its pid, and so the group id,
+//! cannot be reused yet. Only then is the whole group sent SIGKILL and the leader reaped,
+//! under one lock, so hhrf never signals a recycled group. Deadline, stdout overflow and a
+//! dropped call (client gone, server stopping) kill the group through the same lock.
+
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use fezz_abi::limits::MAX_STDERR_BYTES;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+use crate::outcome::{ExitState, MAX_STDOUT_BYTES};
+use crate::registry::Function;
+
+/// The runner's program name when `FEZZ_RUNNER` is not set.
+pub const DEFAULT_RUNNER: &str = "fezz-runner";
+
+/// How long hhrf waits, after killing a group at the deadline, for its leader to be reaped
+/// before answering anyway (the waiter still reaps it later).
+pub const REAP_GRACE: Duration = Duration::from_secs(2);
+
+/// Why no runner program could be chosen.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// `FEZZ_RUNNER` names a path that is not a file.
+    #[error("FEZZ_RUNNER={0:?} is not a file")]
+    NotAFile(PathBuf),
+    /// `FEZZ_RUNNER` names a command that is on no `PATH` directory.
+    #[error("FEZZ_RUNNER={0:?} names no executable file on PATH")]
+    NotOnPath(OsString),
+    /// No runner anywhere.
+    #[error("no runner: FEZZ_RUNNER is not set, there is no fezz-runner next to {exe}, and none on PATH")]
+    NotFound {
+        /// Where the sibling was looked for.
+        exe: String,
+    },
+}
+
+/// Chooses the runner program (`spec/HTTP.md`, "Runner selection"):
+///
+/// 1. `FEZZ_RUNNER`, when set and not empty: a value with a `/` is a path (relative to
+///    `cwd`), which must be a file; otherwise a command name looked up on `PATH`.
+/// 2. Else `fezz-runner` in the directory of the hhrf executable.
+/// 3. Else `fezz-runner` on `PATH`.
+///
+/// The result is absolute, so the runner's working directory (the function folder) does not
+/// change which program runs.
+pub fn resolve_runner(
+    fezz_runner: Option<&OsStr>,
+    hhrf_exe: Option<&Path>,
+    path: Option<&OsStr>,
+    cwd: &Path,
+) -> Result<PathBuf, RunnerError> {
+    if let Some(value) = fezz_runner.filter(|value| !value.is_empty()) {
+        if value.as_encoded_bytes().contains(&b'/') {
+            let program = cwd.join(value);
+            return if program.is_file() {
+                Ok(program)
+            } else {
+                Err(RunnerError::NotAFile(program))
+            };
+        }
+        return search_path(value, path).ok_or_else(|| RunnerError::NotOnPath(value.to_owned()));
+    }
+    let sibling = hhrf_exe.and_then(Path::parent).map(|dir| dir.join(DEFAULT_RUNNER));
+    if let Some(sibling) = sibling.as_ref().filter(|sibling| is_executable(sibling)) {
+        return Ok(sibling.clone());
+    }
+    search_path(OsStr::new(DEFAULT_RUNNER), path)
+        .map(|found| cwd.join(found))
+        .ok_or_else(|| RunnerError::NotFound {
+            exe: hhrf_exe.map_or_else(|| "hhrf".to_owned(), |exe| exe.display().to_string()),
+        })
+}
+
+fn is_executable(path: &Path) -> bool {
+    path.metadata()
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+fn search_path(name: &OsStr, path: Option<&OsStr>) -> Option<PathBuf> {
+    std::env::split_paths(path?)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+/// The process groups of the runners alive now. A group is in the set from spawn until its
+/// leader is reaped; every SIGKILL hhrf sends goes through [`ProcessGroups::kill`], which
+/// signals only groups still in the set.
+#[derive(Debug, Default)]
+pub struct ProcessGroups {
+    live: Mutex<HashSet<i32>>,
+}
+
+impl ProcessGroups {
+    fn lock(&self) -> MutexGuard<'_, HashSet<i32>> {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many runner groups are alive.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no runner is alive.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Sends SIGKILL to the group led by `leader`, if its leader is not reaped yet.
+    pub fn kill(&self, leader: i32) {
+        let live = self.lock();
+        if live.contains(&leader) {
+            // ESRCH (the group is already empty but for the zombie leader) is fine.
+            let _ = killpg(Pid::from_raw(leader), Signal::SIGKILL);
+        }
+    }
+
+    /// Sends SIGKILL to every live group (the server's last act when it cannot drain).
+    pub fn kill_all(&self) {
+        let live = self.lock();
+        for leader in live.iter() {
+            let _ = killpg(Pid::from_raw(*leader), Signal::SIGKILL);
+        }
+    }
+
+    fn register(self: &Arc<Self>, leader: i32) -> GroupGuard {
+        self.lock().insert(leader);
+        GroupGuard {
+            groups: self.clone(),
+            leader,
+        }
+    }
+
+    /// Blocks until the leader has exited, kills its group, reaps it. Runs on a blocking
+    /// thread.
+    fn wait_kill_reap(&self, mut child: Child) -> ExitState {
+        let leader = child.id() as i32;
+        wait_exited_keep_zombie(leader);
+        let status = {
+            let mut live = self.lock();
+            let _ = killpg(Pid::from_raw(leader), Signal::SIGKILL);
+            live.remove(&leader);
+            child.wait()
+        };
+        exit_state(status)
+    }
+}
+
+fn exit_state(status: io::Result<ExitStatus>) -> ExitState {
+    match status {
+        Ok(status) => match (status.code(), status.signal()) {
+            (Some(code), _) => ExitState::Exited(code),
+            (None, Some(signal)) => ExitState::Signaled(signal),
+            // Stopped or continued statuses are not returned by wait(); treat as a failure.
+            (None, None) => ExitState::Exited(-1),
+        },
+        // Only possible if something else reaped our child; report a failed runner.
+        Err(_) => ExitState::Exited(-1),
+    }
+}
+
+/// Waits until `pid` has exited without reaping it (`waitid` with `WNOWAIT`).
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+fn wait_exited_keep_zombie(pid: i32) {
+    use nix::errno::Errno;
+    use nix::sys::wait::{waitid, Id, WaitPidFlag};
+    loop {
+        match waitid(
+            Id::Pid(Pid::from_raw(pid)),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+        ) {
+            Err(Errno::EINTR) => continue,
+            // Exited, or an error that `wait` will report next.
+            _ => return,
+        }
+    }
+}
+
+/// Platforms without `waitid`: the leader is reaped by `wait` before the group kill, so a
+/// recycled group id can in principle be hit (documented in `spec/HTTP.md`).
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+fn wait_exited_keep_zombie(_pid: i32) {}
+
+/// Kills the group when dropped: a call future that is dropped (client gone, server
+/// stopping) leaves no process behind. After a normal end it does nothing.
+struct GroupGuard {
+    groups: Arc<ProcessGroups>,
+    leader: i32,
+}
+
+impl GroupGuard {
+    fn kill(&self) {
+        self.groups.kill(self.leader);
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What a finished call left: stdout (at most [`MAX_STDOUT_BYTES`] + 1 bytes), how the runner
+/// ended, and the last [`MAX_STDERR_BYTES`] of stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutput {
+    /// Everything read from stdout, up to one byte past the limit.
+    pub stdout: Vec<u8>,
+    /// How the runner ended.
+    pub exit: ExitState,
+    /// The tail of stderr.
+    pub stderr: Vec<u8>,
+}
+
+/// The runner program and what every call shares.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    program: PathBuf,
+    path_env: Option<OsString>,
+    groups: Arc<ProcessGroups>,
+}
+
+impl Runner {
+    /// A runner that starts `program` with `PATH` set to `path_env` (when given).
+    pub fn new(program: PathBuf, path_env: Option<OsString>, groups: Arc<ProcessGroups>) -> Self {
+        Runner {
+            program,
+            path_env,
+            groups,
+        }
+    }
+
+    /// The program hhrf starts for each call.
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    /// Runs one call: spawns `runner <library>` in the function folder with a cleared
+    /// environment (`PATH` plus the manifest's `env`), writes `frame` and closes stdin, and
+    /// collects the output until the runner and every process holding its pipes are gone,
+    /// or until `deadline` (then the group is killed and the exit is
+    /// [`ExitState::TimedOut`]). Fails only if the process could not be started.
+    ///
+    /// Dropping the returned future kills the group; the reaping thread still reaps it.
+    pub async fn call(
+        &self,
+        function: &Function,
+        frame: &[u8],
+        deadline: Instant,
+    ) -> io::Result<RunOutput> {
+        let mut command = Command::new(&self.program);
+        command
+            .arg(&function.library)
+            .current_dir(&function.folder)
+            .env_clear()
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(path) = &self.path_env {
+            command.env("PATH", path);
+        }
+        command.envs(function.env.iter().map(|(name, value)| (name, value)));
+        let mut child = command.spawn()?;
+        let guard = self.groups.register(child.id() as i32);
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let groups = self.groups.clone();
+        let mut waiter = tokio::task::spawn_blocking(move || groups.wait_kill_reap(child));
+
+        let stdin = stdin.map(tokio::process::ChildStdin::from_std).transpose();
+        let stdout = stdout.map(tokio::process::ChildStdout::from_std).transpose();
+        let stderr = stderr.map(tokio::process::ChildStderr::from_std).transpose();
+        let (stdin, stdout, stderr) = match (stdin, stdout, stderr) {
+            (Ok(stdin), Ok(stdout), Ok(stderr)) => (stdin, stdout, stderr),
+            (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+                // The guard kills the group; the waiter reaps it.
+                return Err(error);
+            }
+        };
+
+        let mut out = Vec::new();
+        let mut err = Tail::default();
+        let io = async {
+            let write = async {
+                if let Some(mut stdin) = stdin {
+                    // A runner that exits without reading makes this fail (EPIPE); its exit
+                    // status tells the story.
+                    let _ = stdin.write_all(frame).await;
+                }
+            };
+            let read_out = read_bounded(stdout, &mut out, MAX_STDOUT_BYTES, || guard.kill());
+            let read_err = read_tail(stderr, &mut err);
+            let (_, _, _, exit) = tokio::join!(write, read_out, read_err, &mut waiter);
+            exit
+        };
+        let finished = tokio::time::timeout_at(deadline, io).await;
+        let exit = match finished {
+            Ok(Ok(exit)) => exit,
+            // The waiter panicked: cannot happen, but never panic here.
+            Ok(Err(_)) => ExitState::Exited(-1),
+            Err(_elapsed) => {
+                guard.kill();
+                let _ = tokio::time::timeout(REAP_GRACE, &mut waiter).await;
+                ExitState::TimedOut
+            }
+        };
+        drop(guard);
+        Ok(RunOutput {
+            stdout: out,
+            exit,
+            stderr: err.into_bytes(),
+        })
+    }
+}
+
+/// Reads `pipe` into `out` until end of input; past `limit` bytes it keeps one more, calls
+/// `overflow` and stops reading.
+async fn read_bounded(
+    pipe: Option<impl AsyncRead + Unpin>,
+    out: &mut Vec<u8>,
+    limit: usize,
+    overflow: impl FnOnce(),
+) {
+    let Some(mut pipe) = pipe else { return };
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match pipe.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let room = limit + 1 - out.len();
+                out.extend_from_slice(&chunk[..n.min(room)]);
+                if out.len() > limit {
+                    overflow();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The last [`MAX_STDERR_BYTES`] of a stream, in bounded memory.
+#[derive(Default)]
+struct Tail {
+    bytes: Vec<u8>,
+}
+
+impl Tail {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend_from_slice(chunk);
+        if self.bytes.len() > 2 * MAX_STDERR_BYTES {
+            let excess = self.bytes.len() - MAX_STDERR_BYTES;
+            self.bytes.drain(..excess);
+        }
+    }
+
+    fn into_bytes(mut self) -> Vec<u8> {
+        let excess = self.bytes.len().saturating_sub(MAX_STDERR_BYTES);
+        self.bytes.drain(..excess);
+        self.bytes
+    }
+}
+
+/// Reads all of `pipe`, keeping the tail. Bytes, never lines: no line length matters.
+async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, tail: &mut Tail) {
+    let Some(mut pipe) = pipe else { return };
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => tail.push(&chunk[..n]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_keeps_the_last_bytes() {
+        let mut tail = Tail::default();
+        for _ in 0..10 {
+            tail.push(&vec![b'x'; MAX_STDERR_BYTES / 3]);
+        }
+        tail.push(b"END");
+        let bytes = tail.into_bytes();
+        assert_eq!(bytes.len(), MAX_STDERR_BYTES);
+        assert!(bytes.ends_with(b"xEND"));
+    }
+
+    #[test]
+    fn fezz_runner_resolution_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        let exe_dir = dir.path().join("exe");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(&exe_dir).unwrap();
+        let make = |path: &Path, mode: u32| {
+            std::fs::write(path, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        make(&bin.join("fezz-runner"), 0o755);
+        make(&bin.join("jail"), 0o755);
+        make(&bin.join("plain"), 0o644);
+        let hhrf = exe_dir.join("hhrf");
+        let path = std::env::join_paths([&bin]).unwrap();
+        let resolve = |runner: Option<&str>| {
+            resolve_runner(runner.map(OsStr::new), Some(&hhrf), Some(&path), dir.path())
+        };
+        // Not next to hhrf: found on PATH.
+        assert_eq!(resolve(None).unwrap(), bin.join("fezz-runner"));
+        assert_eq!(resolve(Some("")).unwrap(), bin.join("fezz-runner"));
+        // Next to hhrf wins over PATH.
+        make(&exe_dir.join("fezz-runner"), 0o755);
+        assert_eq!(resolve(None).unwrap(), exe_dir.join("fezz-runner"));
+        // FEZZ_RUNNER wins over both: a command name on PATH, or a path relative to cwd.
+        assert_eq!(resolve(Some("jail")).unwrap(), bin.join("jail"));
+        assert!(matches!(resolve(Some("plain")), Err(RunnerError::NotOnPath(_))));
+        assert_eq!(resolve(Some("bin/plain")).unwrap(), dir.path().join("bin/plain"));
+        assert!(matches!(resolve(Some("./missing")), Err(RunnerError::NotAFile(_))));
+        let none = resolve_runner(None, Some(&dir.path().join("x/hhrf")), None, dir.path());
+        assert!(matches!(none, Err(RunnerError::NotFound { .. })));
+    }
+}
