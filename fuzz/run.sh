@@ -4,6 +4,7 @@
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]     SECONDS defaults to 180
 #
+# Dictionary: fuzz/<target>.dict if there is one (manifest.dict), else fuzz/cbor.dict.
 # One libFuzzer process at a time, single-threaded (no -jobs/-workers, no -fork): the machine
 # is shared. Working corpora grow in fuzz/corpus/<target>/ (seeded from the generated seeds:
 # built-in samples and spec/vectors/), fuzz/seeds/<target>/ and fuzz/regressions/<target>/ are
@@ -58,13 +59,15 @@ for target in "${targets[@]}"; do
     for extra in "seeds/$target" "regressions/$target"; do
         [[ -d $extra ]] && corpora+=("$extra")
     done
+    dict=cbor.dict
+    [[ -f $target.dict ]] && dict=$target.dict
     log="logs/$target.log"
     before=$(ls "artifacts/$target")
     echo "== $target: ${seconds}s (log: fuzz/$log)"
     status=0
     cargo +nightly fuzz run "$target" "${corpora[@]}" -- \
         -max_total_time="$seconds" \
-        -dict=cbor.dict \
+        -dict="$dict" \
         -print_final_stats=1 \
         -artifact_prefix="artifacts/$target/" \
         >"$log" 2>&1 || status=$?

@@ -57,7 +57,8 @@ void fezz_free_v2(struct FezzBuffer response);
 
 
 /**
- * The ABI version this crate implements; `fezz_abi_version()` returns it.
+ * The ABI version of this header (and of the fezz-abi crate it is generated from): what
+ * `fezz_abi_version()` of a library built against it returns.
  */
 #define FEZZ_ABI_VERSION 2
 

@@ -168,11 +168,17 @@ pub unsafe fn handle_v2<R: IntoCallResult>(
         let (result, bytes) = match decode_request(bytes) {
             Err(error) => {
                 let error = WireError::new("request-invalid", error.to_string());
-                (FEZZ_RESULT_REQUEST_INVALID, encode_error_or_substitute(&error))
+                (
+                    FEZZ_RESULT_REQUEST_INVALID,
+                    encode_error_or_substitute(&error),
+                )
             }
             Ok(request) => match call(function, request) {
                 Ok(answer) => (FEZZ_RESULT_OK, encode_response_or_substitute(&answer)),
-                Err(error) => (FEZZ_RESULT_FUNCTION_FAILED, encode_error_or_substitute(&error)),
+                Err(error) => (
+                    FEZZ_RESULT_FUNCTION_FAILED,
+                    encode_error_or_substitute(&error),
+                ),
             },
         };
         // SAFETY: checked non-null above; the caller guarantees it is writable.
@@ -183,7 +189,10 @@ pub unsafe fn handle_v2<R: IntoCallResult>(
 
 /// Calls the function, turning a panic (in it or in its result's conversion) into
 /// [`panic_response`].
-fn call<R: IntoCallResult>(function: impl FnOnce(Request) -> R, request: Request) -> Result<Response, WireError> {
+fn call<R: IntoCallResult>(
+    function: impl FnOnce(Request) -> R,
+    request: Request,
+) -> Result<Response, WireError> {
     catch_unwind(AssertUnwindSafe(|| function(request).into_call_result()))
         .unwrap_or_else(|payload| Ok(panic_response(&panic_message(payload.as_ref()))))
 }
@@ -201,7 +210,10 @@ fn encode_response_or_substitute(response: &Response) -> Vec<u8> {
 /// `error-invalid` error saying which.
 fn encode_error_or_substitute(error: &WireError) -> Vec<u8> {
     encode_error(error).unwrap_or_else(|problem| {
-        let error = WireError::new("error-invalid", format!("the function's error could not be encoded: {problem}"));
+        let error = WireError::new(
+            "error-invalid",
+            format!("the function's error could not be encoded: {problem}"),
+        );
         encode_error(&error).expect("a short error always encodes")
     })
 }
@@ -217,3 +229,76 @@ pub unsafe fn free_v2(buffer: FezzBuffer) {
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::MAX_TEXT_BYTES;
+    use crate::{decode_error, decode_response, encode_request};
+
+    /// Calls [`handle_v2`] with `request` and `function`; returns the result and the bytes.
+    fn handle<R: IntoCallResult>(
+        request: &Request,
+        function: impl FnOnce(Request) -> R,
+    ) -> (FezzResult, Vec<u8>) {
+        let bytes = encode_request(request).unwrap();
+        let mut buffer = FezzBuffer::EMPTY;
+        // SAFETY: readable request bytes and a writable buffer.
+        let result = unsafe { handle_v2(bytes.as_ptr(), bytes.len(), &mut buffer, function) };
+        // SAFETY: the buffer `handle_v2` just wrote, taken back once.
+        (result, unsafe { buffer.into_vec() })
+    }
+
+    #[test]
+    fn a_response_and_an_ok_are_the_same_call() {
+        let request = Request::new("GET", "/");
+        let (result, plain) = handle(&request, |_| Response::new(204));
+        assert_eq!(result, FEZZ_RESULT_OK);
+        let (result, ok) = handle(&request, |_| Ok::<_, WireError>(Response::new(204)));
+        assert_eq!(result, FEZZ_RESULT_OK);
+        assert_eq!(plain, ok);
+        assert_eq!(decode_response(&plain).unwrap().status, 204);
+    }
+
+    #[test]
+    fn an_err_fails_the_call_with_the_error() {
+        let (result, bytes) = handle(&Request::new("GET", "/"), |_| {
+            Err::<Response, _>(WireError::new("db", "down"))
+        });
+        assert_eq!(result, FEZZ_RESULT_FUNCTION_FAILED);
+        assert_eq!(decode_error(&bytes).unwrap(), WireError::new("db", "down"));
+    }
+
+    #[test]
+    fn a_panic_is_a_500_with_its_message() {
+        let (result, bytes) = handle(&Request::new("GET", "/"), |_| -> Response {
+            panic!("boom {}", 7)
+        });
+        assert_eq!(result, FEZZ_RESULT_OK);
+        assert_eq!(decode_response(&bytes).unwrap(), panic_response("boom 7"));
+    }
+
+    #[test]
+    fn a_response_that_cannot_be_encoded_becomes_a_500_saying_why() {
+        let (result, bytes) = handle(&Request::new("GET", "/"), |_| {
+            Response::new(200).with_header("bad name", "x")
+        });
+        assert_eq!(result, FEZZ_RESULT_OK);
+        let response = decode_response(&bytes).unwrap();
+        assert_eq!(response.status, 500);
+        assert_eq!(response.error.unwrap().code, "response-invalid");
+    }
+
+    #[test]
+    fn an_error_that_cannot_be_encoded_becomes_error_invalid() {
+        let (result, bytes) = handle(&Request::new("GET", "/"), |_| {
+            Err::<Response, _>(WireError::new("long", "x".repeat(MAX_TEXT_BYTES + 1)))
+        });
+        assert_eq!(result, FEZZ_RESULT_FUNCTION_FAILED);
+        assert_eq!(decode_error(&bytes).unwrap().code, "error-invalid");
+    }
+
+    #[test]
+    fn the_abi_version_is_the_crates() {
+        assert_eq!(abi_version(), FEZZ_ABI_VERSION);
+    }
+}

@@ -214,7 +214,10 @@ pub unsafe extern "C" fn fezz_request_path(request: *const FezzRequest) -> FezzS
 /// # Safety
 /// `request` must be NULL or a live `FezzRequest`; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn fezz_request_query(request: *const FezzRequest, out: *mut FezzStr) -> bool {
+pub unsafe extern "C" fn fezz_request_query(
+    request: *const FezzRequest,
+    out: *mut FezzStr,
+) -> bool {
     // SAFETY: guaranteed by the caller.
     unsafe { optional_text(request, out, |request| request.query.as_ref()) }
 }
@@ -387,7 +390,11 @@ pub unsafe extern "C" fn fezz_request_client_address(
     out: *mut FezzStr,
 ) -> bool {
     // SAFETY: guaranteed by the caller.
-    unsafe { optional_text(request, out, |request| request.context.client_address.as_ref()) }
+    unsafe {
+        optional_text(request, out, |request| {
+            request.context.client_address.as_ref()
+        })
+    }
 }
 
 /// The scheme the client used, `http` or `https`. Returns true and writes `*out` if the host

@@ -11,8 +11,8 @@ use ciborium_ll::{Decoder, Header as Head};
 
 use crate::error::{DecodeError, ErrorKind};
 use crate::limits::{
-    MAX_BODY_BYTES, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES,
-    MAX_MAP_ENTRIES, MAX_MESSAGE_BYTES, MAX_NESTING_DEPTH, MAX_STRING_CHUNKS, MAX_TEXT_BYTES,
+    MAX_BODY_BYTES, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES, MAX_MAP_ENTRIES,
+    MAX_MESSAGE_BYTES, MAX_NESTING_DEPTH, MAX_STRING_CHUNKS, MAX_TEXT_BYTES,
 };
 use crate::message::{Header, Request, RequestContext, Response, WireError};
 use crate::validate::{self, Violation};
@@ -289,10 +289,22 @@ impl<'a> Reader<'a> {
                 self.skip(level + 1)
             }
             Head::Bytes(length) => self
-                .string_payload(start, length, StringType::Bytes, MAX_MESSAGE_BYTES, "unknown value")
+                .string_payload(
+                    start,
+                    length,
+                    StringType::Bytes,
+                    MAX_MESSAGE_BYTES,
+                    "unknown value",
+                )
                 .map(drop),
             Head::Text(length) => self
-                .string_payload(start, length, StringType::Text, MAX_MESSAGE_BYTES, "unknown value")
+                .string_payload(
+                    start,
+                    length,
+                    StringType::Text,
+                    MAX_MESSAGE_BYTES,
+                    "unknown value",
+                )
                 .map(drop),
             Head::Array(length) => {
                 self.enter(start, level)?;
@@ -332,10 +344,9 @@ impl<'a> Reader<'a> {
 
     fn limit_map_entries(&self, start: usize, length: Option<usize>) -> Result<(), DecodeError> {
         match length {
-            Some(entries) if entries > MAX_MAP_ENTRIES => Err(self.violation(
-                start,
-                validate::too_large("map", entries, MAX_MAP_ENTRIES),
-            )),
+            Some(entries) if entries > MAX_MAP_ENTRIES => {
+                Err(self.violation(start, validate::too_large("map", entries, MAX_MAP_ENTRIES)))
+            }
             _ => Ok(()),
         }
     }
@@ -492,9 +503,21 @@ impl<'a> Reader<'a> {
                         |path| validate::path(path),
                     )?)
                 }
-                3 => query = Some(reader.text(MAX_TEXT_BYTES, "query").map_err(|e| e.in_field("query"))?),
+                3 => {
+                    query = Some(
+                        reader
+                            .text(MAX_TEXT_BYTES, "query")
+                            .map_err(|e| e.in_field("query"))?,
+                    )
+                }
                 4 => headers = Some(reader.headers(2).map_err(|e| e.in_field("headers"))?),
-                5 => body = Some(reader.bytes(MAX_BODY_BYTES, "body").map_err(|e| e.in_field("body"))?),
+                5 => {
+                    body = Some(
+                        reader
+                            .bytes(MAX_BODY_BYTES, "body")
+                            .map_err(|e| e.in_field("body"))?,
+                    )
+                }
                 6 => context = Some(reader.context(2).map_err(|e| e.in_field("context"))?),
                 _ => return Ok(false),
             }
@@ -521,7 +544,9 @@ impl<'a> Reader<'a> {
             let mut text = |what| reader.text(MAX_TEXT_BYTES, what);
             match key {
                 0 => (context.function_id, function_id) = (text("function-id")?, true),
-                1 => (context.function_version, function_version) = (text("function-version")?, true),
+                1 => {
+                    (context.function_version, function_version) = (text("function-version")?, true)
+                }
                 2 => (context.request_id, request_id) = (text("request-id")?, true),
                 3 => context.deadline_unix_ms = Some(reader.unsigned("deadline")?.1),
                 4 => context.client_address = Some(text("client-address")?),
@@ -550,14 +575,21 @@ impl<'a> Reader<'a> {
             match key {
                 0 => version = reader.version().map(|()| true)?,
                 1 => {
-                    let (start, value) = reader.unsigned("status").map_err(|e| e.in_field("status"))?;
-                    status = Some(
-                        validate::status(value)
-                            .map_err(|violation| reader.violation(start, violation).in_field("status"))?,
-                    );
+                    let (start, value) = reader
+                        .unsigned("status")
+                        .map_err(|e| e.in_field("status"))?;
+                    status = Some(validate::status(value).map_err(|violation| {
+                        reader.violation(start, violation).in_field("status")
+                    })?);
                 }
                 2 => headers = Some(reader.headers(2).map_err(|e| e.in_field("headers"))?),
-                3 => body = Some(reader.bytes(MAX_BODY_BYTES, "body").map_err(|e| e.in_field("body"))?),
+                3 => {
+                    body = Some(
+                        reader
+                            .bytes(MAX_BODY_BYTES, "body")
+                            .map_err(|e| e.in_field("body"))?,
+                    )
+                }
                 4 => error = Some(reader.wire_error(2).map_err(|e| e.in_field("error"))?),
                 _ => return Ok(false),
             }

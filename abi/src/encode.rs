@@ -120,7 +120,10 @@ impl Writer {
         ];
         let entries = 3
             + usize::from(context.deadline_unix_ms.is_some())
-            + optional_text.iter().filter(|(_, _, value)| value.is_some()).count();
+            + optional_text
+                .iter()
+                .filter(|(_, _, value)| value.is_some())
+                .count();
         self.head(Head::Map(Some(entries)));
         self.key(0);
         self.checked_text("function-id", &context.function_id)?;
@@ -142,10 +145,7 @@ impl Writer {
     }
 
     fn response(&mut self, response: &Response) -> Result<(), EncodeError> {
-        check(
-            "status",
-            validate::status(response.status.into()).map(drop),
-        )?;
+        check("status", validate::status(response.status.into()).map(drop))?;
         check("body", validate::body(&response.body))?;
         self.head(Head::Map(Some(4 + usize::from(response.error.is_some()))));
         self.key(0);

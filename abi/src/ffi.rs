@@ -27,19 +27,48 @@ pub const FEZZ_RESULT_TOO_LARGE: FezzResult = 6;
 /// An index is past the end of a list.
 pub const FEZZ_RESULT_OUT_OF_RANGE: FezzResult = 7;
 
-/// The ABI version this crate implements; `fezz_abi_version()` returns it.
+/// The ABI version of this header (and of the fezz-abi crate it is generated from): what
+/// `fezz_abi_version()` of a library built against it returns.
 pub const FEZZ_ABI_VERSION: u32 = 2;
 
 /// Every result code with its name and meaning, in numeric order.
 pub const RESULT_CODES: [(FezzResult, &str, &str); 8] = [
     (FEZZ_RESULT_OK, "FEZZ_RESULT_OK", "success"),
-    (FEZZ_RESULT_NULL_ARGUMENT, "FEZZ_RESULT_NULL_ARGUMENT", "a required pointer argument was NULL"),
-    (FEZZ_RESULT_REQUEST_INVALID, "FEZZ_RESULT_REQUEST_INVALID", "the request bytes are not a valid fezz-request"),
-    (FEZZ_RESULT_FUNCTION_FAILED, "FEZZ_RESULT_FUNCTION_FAILED", "the function failed without producing a response"),
-    (FEZZ_RESULT_PANIC, "FEZZ_RESULT_PANIC", "a panic was caught at the ABI boundary"),
-    (FEZZ_RESULT_INVALID_VALUE, "FEZZ_RESULT_INVALID_VALUE", "a value the spec forbids"),
-    (FEZZ_RESULT_TOO_LARGE, "FEZZ_RESULT_TOO_LARGE", "a value past a limit of the spec"),
-    (FEZZ_RESULT_OUT_OF_RANGE, "FEZZ_RESULT_OUT_OF_RANGE", "an index past the end of a list"),
+    (
+        FEZZ_RESULT_NULL_ARGUMENT,
+        "FEZZ_RESULT_NULL_ARGUMENT",
+        "a required pointer argument was NULL",
+    ),
+    (
+        FEZZ_RESULT_REQUEST_INVALID,
+        "FEZZ_RESULT_REQUEST_INVALID",
+        "the request bytes are not a valid fezz-request",
+    ),
+    (
+        FEZZ_RESULT_FUNCTION_FAILED,
+        "FEZZ_RESULT_FUNCTION_FAILED",
+        "the function failed without producing a response",
+    ),
+    (
+        FEZZ_RESULT_PANIC,
+        "FEZZ_RESULT_PANIC",
+        "a panic was caught at the ABI boundary",
+    ),
+    (
+        FEZZ_RESULT_INVALID_VALUE,
+        "FEZZ_RESULT_INVALID_VALUE",
+        "a value the spec forbids",
+    ),
+    (
+        FEZZ_RESULT_TOO_LARGE,
+        "FEZZ_RESULT_TOO_LARGE",
+        "a value past a limit of the spec",
+    ),
+    (
+        FEZZ_RESULT_OUT_OF_RANGE,
+        "FEZZ_RESULT_OUT_OF_RANGE",
+        "an index past the end of a list",
+    ),
 ];
 
 /// Bytes owned by the library that allocated them, handed across the ABI by value. A
@@ -164,8 +193,11 @@ pub type FezzAbiVersionFn = unsafe extern "C" fn() -> u32;
 /// bytes of one encoded `fezz-request` at `request` (borrowed for the call), and on
 /// `FEZZ_RESULT_OK` writes an encoded `fezz-response` into `*response`; on another result it
 /// may write an encoded `fezz-error` there, or leave it all zero.
-pub type FezzHandleV2Fn =
-    unsafe extern "C" fn(request: *const u8, request_len: usize, response: *mut FezzBuffer) -> FezzResult;
+pub type FezzHandleV2Fn = unsafe extern "C" fn(
+    request: *const u8,
+    request_len: usize,
+    response: *mut FezzBuffer,
+) -> FezzResult;
 
 /// Signature of `fezz_free_v2`, exported by every function library: releases a buffer that its
 /// `fezz_handle_v2` wrote, exactly once. Must accept an all-zero buffer and do nothing.

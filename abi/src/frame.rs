@@ -59,7 +59,9 @@ pub enum FrameError {
         expected: usize,
     },
     /// `frame-bad-magic`: the frame does not start with `FZ`.
-    #[error("frame-bad-magic: a frame must start with \"FZ\" (0x46 0x5a), found 0x{0:02x} 0x{1:02x}")]
+    #[error(
+        "frame-bad-magic: a frame must start with \"FZ\" (0x46 0x5a), found 0x{0:02x} 0x{1:02x}"
+    )]
     BadMagic(u8, u8),
     /// `frame-bad-kind`: unknown kind byte, or a non-zero reserved byte.
     #[error("frame-bad-kind: kind byte {kind} with reserved byte {reserved} (kinds are 1, 2, 3; reserved must be 0)")]
@@ -98,7 +100,10 @@ impl FrameError {
 /// # Panics
 /// If `length` exceeds [`MAX_MESSAGE_BYTES`]; encoders never produce such payloads.
 pub fn frame_header(kind: FrameKind, length: usize) -> [u8; FRAME_HEADER_BYTES] {
-    assert!(length <= MAX_MESSAGE_BYTES, "frame payload past MAX_MESSAGE_BYTES");
+    assert!(
+        length <= MAX_MESSAGE_BYTES,
+        "frame payload past MAX_MESSAGE_BYTES"
+    );
     let length = (length as u32).to_be_bytes();
     [
         FRAME_MAGIC[0],
@@ -117,7 +122,10 @@ pub fn write_frame(writer: &mut impl Write, kind: FrameKind, payload: &[u8]) -> 
     if payload.len() > MAX_MESSAGE_BYTES {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("frame payload of {} bytes is past MAX_MESSAGE_BYTES", payload.len()),
+            format!(
+                "frame payload of {} bytes is past MAX_MESSAGE_BYTES",
+                payload.len()
+            ),
         ));
     }
     writer.write_all(&frame_header(kind, payload.len()))?;
@@ -126,7 +134,9 @@ pub fn write_frame(writer: &mut impl Write, kind: FrameKind, payload: &[u8]) -> 
 }
 
 /// Parses a frame header; returns the kind and the payload length (already bounded).
-pub fn parse_frame_header(header: &[u8; FRAME_HEADER_BYTES]) -> Result<(FrameKind, usize), FrameError> {
+pub fn parse_frame_header(
+    header: &[u8; FRAME_HEADER_BYTES],
+) -> Result<(FrameKind, usize), FrameError> {
     if header[..2] != FRAME_MAGIC {
         return Err(FrameError::BadMagic(header[0], header[1]));
     }

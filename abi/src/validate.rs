@@ -3,8 +3,7 @@
 
 use crate::error::ErrorKind;
 use crate::limits::{
-    MAX_BODY_BYTES, MAX_HEADER_COUNT, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES,
-    MAX_TEXT_BYTES,
+    MAX_BODY_BYTES, MAX_HEADER_COUNT, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES, MAX_TEXT_BYTES,
 };
 
 /// A broken rule: its kind and a readable message.
@@ -41,7 +40,11 @@ pub(crate) fn header_name(value: &str) -> Result<(), Violation> {
 
 pub(crate) fn header_value(value: &[u8]) -> Result<(), Violation> {
     if value.len() > MAX_HEADER_VALUE_BYTES {
-        return Err(too_large("header value", value.len(), MAX_HEADER_VALUE_BYTES));
+        return Err(too_large(
+            "header value",
+            value.len(),
+            MAX_HEADER_VALUE_BYTES,
+        ));
     }
     if let Some(byte) = value.iter().find(|byte| matches!(byte, b'\r' | b'\n' | 0)) {
         return Err((

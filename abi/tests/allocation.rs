@@ -197,13 +197,19 @@ fn valid_messages_with_many_headers() {
         request.headers = headers.clone();
         let bytes = encode_request(&request).unwrap();
         assert_eq!(decode_request(&bytes).unwrap().headers.len(), count);
-        assert_bounded(&format!("request with {count} headers of {value_len} bytes"), &bytes);
+        assert_bounded(
+            &format!("request with {count} headers of {value_len} bytes"),
+            &bytes,
+        );
 
         let mut response = Response::new(204);
         response.headers = headers;
         let bytes = encode_response(&response).unwrap();
         assert_eq!(decode_response(&bytes).unwrap().headers.len(), count);
-        assert_bounded(&format!("response with {count} headers of {value_len} bytes"), &bytes);
+        assert_bounded(
+            &format!("response with {count} headers of {value_len} bytes"),
+            &bytes,
+        );
     }
 }
 
@@ -221,12 +227,18 @@ fn indefinite_header_list() {
         bytes.extend_from_slice(&[0x82, 0x61, b'a', 0x40]);
     }
     bytes.push(0xff);
-    assert_eq!(decode_request(&bytes).unwrap().headers.len(), MAX_HEADER_COUNT);
+    assert_eq!(
+        decode_request(&bytes).unwrap().headers.len(),
+        MAX_HEADER_COUNT
+    );
     assert_bounded("indefinite header list at the limit", &bytes);
     // One more header: rejected, still bounded.
     let mut past = bytes[..bytes.len() - 1].to_vec();
     past.extend_from_slice(&[0x82, 0x61, b'a', 0x40, 0xff]);
-    assert_eq!(decode_request(&past).unwrap_err().kind(), ErrorKind::TooLarge);
+    assert_eq!(
+        decode_request(&past).unwrap_err().kind(),
+        ErrorKind::TooLarge
+    );
     assert_bounded("indefinite header list past the limit", &past);
 }
 
@@ -274,8 +286,14 @@ fn indefinite_strings_with_lying_chunks() {
         body.extend_from_slice(&head(2, 1 << 20, Some(4)));
     }
     let input = request_with_raw_body(&body);
-    assert_eq!(decode_request(&input).unwrap_err().kind(), ErrorKind::Truncated);
-    assert_bounded("chunks claiming 1 MiB each with nothing behind them", &input);
+    assert_eq!(
+        decode_request(&input).unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
+    assert_bounded(
+        "chunks claiming 1 MiB each with nothing behind them",
+        &input,
+    );
 
     let mut body = vec![0x5f];
     body.extend_from_slice(&head(2, MAX_BODY_BYTES as u64, None));
@@ -299,11 +317,24 @@ fn length_prefixes_claiming_huge_sizes() {
         for major in [2u8, 3] {
             let string = [head(major, claim, None), b"tiny".to_vec()].concat();
             // In every string field, and as an unknown key's value.
-            assert_bounded(&format!("body claiming {claim}"), &request_with_raw_body(&string));
-            assert_bounded(&format!("unknown value claiming {claim}"), &request_with_unknown(&string));
+            assert_bounded(
+                &format!("body claiming {claim}"),
+                &request_with_raw_body(&string),
+            );
+            assert_bounded(
+                &format!("unknown value claiming {claim}"),
+                &request_with_unknown(&string),
+            );
             // A non-minimal head for the same claim.
-            let wide = [head(major, claim.min(u32::MAX.into()), Some(8)), b"x".to_vec()].concat();
-            assert_bounded(&format!("8-byte head claiming {claim}"), &request_with_unknown(&wide));
+            let wide = [
+                head(major, claim.min(u32::MAX.into()), Some(8)),
+                b"x".to_vec(),
+            ]
+            .concat();
+            assert_bounded(
+                &format!("8-byte head claiming {claim}"),
+                &request_with_unknown(&wide),
+            );
             // As the first field of a bare map, then as the whole input.
             let mut map = vec![0xa1, 0x01];
             map.extend_from_slice(&string);
@@ -330,16 +361,32 @@ fn containers_claiming_huge_counts() {
                 &format!("unknown value, major {major} claiming {claim}"),
                 &request_with_unknown(&container),
             );
-            assert_bounded(&format!("whole input, major {major} claiming {claim}"), &container);
+            assert_bounded(
+                &format!("whole input, major {major} claiming {claim}"),
+                &container,
+            );
         }
         // The headers array (key 4 of a bare map) and a header pair.
-        let headers = [vec![0xa1, 0x04], head(4, claim, None), vec![0x82, 0x61, b'a', 0x40]].concat();
+        let headers = [
+            vec![0xa1, 0x04],
+            head(4, claim, None),
+            vec![0x82, 0x61, b'a', 0x40],
+        ]
+        .concat();
         assert_bounded(&format!("headers claiming {claim}"), &headers);
-        let pair = [vec![0xa1, 0x04, 0x81], head(4, claim, None), vec![0x61, b'a']].concat();
+        let pair = [
+            vec![0xa1, 0x04, 0x81],
+            head(4, claim, None),
+            vec![0x61, b'a'],
+        ]
+        .concat();
         assert_bounded(&format!("header pair claiming {claim}"), &pair);
         // The response's headers and the error map.
         let response_headers = [vec![0xa1, 0x02], head(4, claim, None)].concat();
-        assert_bounded(&format!("response headers claiming {claim}"), &response_headers);
+        assert_bounded(
+            &format!("response headers claiming {claim}"),
+            &response_headers,
+        );
         let error_map = [vec![0xa1, 0x04], head(5, claim, None), vec![0x00]].concat();
         assert_bounded(&format!("error map claiming {claim}"), &error_map);
     }
@@ -385,7 +432,11 @@ fn many_large_unknown_values() {
 /// allocates for what arrives, not for what is claimed.
 #[test]
 fn frames_claiming_large_payloads() {
-    for (claim, present) in [(MAX_MESSAGE_BYTES, 0usize), (MAX_MESSAGE_BYTES, 10), (1 << 20, 1000)] {
+    for (claim, present) in [
+        (MAX_MESSAGE_BYTES, 0usize),
+        (MAX_MESSAGE_BYTES, 10),
+        (1 << 20, 1000),
+    ] {
         let mut input = frame::frame_header(FrameKind::Request, claim).to_vec();
         input.extend(std::iter::repeat_n(0u8, present));
         let peak = peak_of(|| frame::read_frame(&mut input.as_slice()));

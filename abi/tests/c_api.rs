@@ -23,24 +23,7 @@ use fezz_abi::ffi::{FEZZ_RESULT_OK, FEZZ_RESULT_REQUEST_INVALID};
 use fezz_abi::{decode_error, decode_response, encode_request};
 use fezz_abi::{Header, Request, RequestContext, Response, WireError};
 
-use support::{c_dir, compiler, run, spec_dir, staticlib};
-
-/// A fenced block of spec/ABI.md: the first one of language `language` after the line that
-/// starts with `marker`.
-fn abi_md_block(marker: &str, language: &str) -> String {
-    let text = std::fs::read_to_string(spec_dir().join("ABI.md")).unwrap();
-    let after = text
-        .find(marker)
-        .map(|at| &text[at..])
-        .unwrap_or_else(|| panic!("spec/ABI.md has no `{marker}` marker"));
-    let fence = format!("```{language}\n");
-    let start = after
-        .find(&fence)
-        .unwrap_or_else(|| panic!("no ```{language} block after `{marker}` in spec/ABI.md"))
-        + fence.len();
-    let end = start + after[start..].find("```").expect("the block is closed");
-    after[start..end].to_owned()
-}
+use support::{abi_md_block, c_dir, compiler, run, staticlib};
 
 /// The link line of spec/ABI.md ("Building a C function"): the gcc command, with its
 /// continuation lines joined, split into words.
@@ -222,9 +205,13 @@ fn c_programs_are_clean_under_address_sanitizer() {
         command.env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1");
         command
     };
-    run(with_asan(&roundtrip).arg(&full).arg(dir.path().join("response.cbor")));
+    run(with_asan(&roundtrip)
+        .arg(&full)
+        .arg(dir.path().join("response.cbor")));
     let request = write_request(dir.path(), &errors_request());
-    run(with_asan(&errors).arg(&request).arg(dir.path().join("error.cbor")));
+    run(with_asan(&errors)
+        .arg(&request)
+        .arg(dir.path().join("error.cbor")));
 }
 
 /// The example of spec/ABI.md ("Building a C function"), built exactly as documented into a
@@ -236,7 +223,10 @@ fn abi_md_example_builds_loads_and_answers() {
     std::fs::write(&source, abi_md_block("<!-- example: hello.c", "c")).unwrap();
     let command = documented_link_command();
     for flag in ["-std=c99", "-fPIC", "-shared"] {
-        assert!(command.iter().any(|word| word == flag), "the link line lacks {flag}");
+        assert!(
+            command.iter().any(|word| word == flag),
+            "the link line lacks {flag}"
+        );
     }
     let library = dir.path().join("libhello.so");
     run(compiler("gcc", "c99")
@@ -246,7 +236,9 @@ fn abi_md_example_builds_loads_and_answers() {
         .arg(&library)
         .args(link_arguments()));
 
-    let exports = run(Command::new("nm").args(["-D", "--defined-only"]).arg(&library));
+    let exports = run(Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&library));
     let mut exported: Vec<String> = String::from_utf8(exports.stdout)
         .unwrap()
         .lines()
@@ -254,14 +246,19 @@ fn abi_md_example_builds_loads_and_answers() {
         .filter_map(|line| line.split_whitespace().last().map(str::to_owned))
         .collect();
     exported.sort();
-    assert_eq!(exported, ["fezz_abi_version", "fezz_free_v2", "fezz_handle_v2"]);
+    assert_eq!(
+        exported,
+        ["fezz_abi_version", "fezz_free_v2", "fezz_handle_v2"]
+    );
 
     // SAFETY: loading runs the library's initialisers; this one is plain C plus the codec.
     let library = unsafe { libloading::Library::new(&library) }.unwrap();
     // SAFETY: the symbols have these types (spec/ABI.md, "The exported symbols").
     let (version, handle, free) = unsafe {
         (
-            *library.get::<FezzAbiVersionFn>(b"fezz_abi_version").unwrap(),
+            *library
+                .get::<FezzAbiVersionFn>(b"fezz_abi_version")
+                .unwrap(),
             *library.get::<FezzHandleV2Fn>(b"fezz_handle_v2").unwrap(),
             *library.get::<FezzFreeV2Fn>(b"fezz_free_v2").unwrap(),
         )
@@ -295,4 +292,50 @@ fn abi_md_example_builds_loads_and_answers() {
     assert!(buffer.data.is_null() && buffer.len == 0 && buffer.capacity == 0);
     // SAFETY: an all-zero buffer, which fezz_free_v2 must accept.
     unsafe { free(buffer) };
+}
+
+/// The fragment of spec/ABI.md that fails a call with an encoded error compiles as the body of
+/// `fezz_handle_v2`, and answers `FEZZ_RESULT_FUNCTION_FAILED` with a decodable `fezz-error`.
+#[test]
+fn abi_md_error_example_fails_the_call_with_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let fragment = abi_md_block("<!-- error-example", "c");
+    let source = format!(
+        "#include <string.h>\n#include \"fezz.h\"\n\n\
+         uint32_t fezz_abi_version(void) {{ return FEZZ_ABI_VERSION; }}\n\
+         FezzResult fezz_handle_v2(const uint8_t *request, size_t request_len, \
+         FezzBuffer *response) {{\n    FezzResult result;\n    (void)request;\n    \
+         (void)request_len;\n{fragment}}}\n\
+         void fezz_free_v2(FezzBuffer response) {{ fezz_buffer_free(response); }}\n"
+    );
+    let file = dir.path().join("failing.c");
+    std::fs::write(&file, source).unwrap();
+    let library = dir.path().join("libfailing.so");
+    run(compiler("gcc", "c99")
+        .args(["-fPIC", "-shared"])
+        .arg(&file)
+        .arg("-o")
+        .arg(&library)
+        .args(link_arguments()));
+    // SAFETY: loading runs the library's initialisers; this one is plain C plus the codec.
+    let library = unsafe { libloading::Library::new(&library) }.unwrap();
+    // SAFETY: the symbols have these types (spec/ABI.md, "The exported symbols").
+    let (handle, free) = unsafe {
+        (
+            *library.get::<FezzHandleV2Fn>(b"fezz_handle_v2").unwrap(),
+            *library.get::<FezzFreeV2Fn>(b"fezz_free_v2").unwrap(),
+        )
+    };
+    let mut buffer = FezzBuffer::EMPTY;
+    // SAFETY: no request bytes are read (length 0); `buffer` is writable.
+    let result = unsafe { handle(std::ptr::null(), 0, &mut buffer) };
+    assert_eq!(result, fezz_abi::ffi::FEZZ_RESULT_FUNCTION_FAILED);
+    // SAFETY: the library wrote `len` readable bytes at `data`.
+    let encoded = unsafe { std::slice::from_raw_parts(buffer.data, buffer.len) }.to_vec();
+    // SAFETY: the buffer came from this library's fezz_handle_v2 and is released once.
+    unsafe { free(buffer) };
+    assert_eq!(
+        decode_error(&encoded).unwrap(),
+        WireError::new("db-unavailable", "cannot reach the database")
+    );
 }

@@ -7,14 +7,15 @@
 //!    `-Wall -Wextra -Wpedantic -Werror`;
 //! 3. the hand-written prototypes of `after_includes` (the three symbols a library exports)
 //!    match definitions with exactly those signatures and the generated function-pointer
-//!    typedefs, in C and in C++.
+//!    typedefs, in C and in C++;
+//! 4. the declarations spec/ABI.md shows ("The exported symbols") agree with the header.
 
 #[path = "c/support.rs"]
 mod support;
 
 use std::path::Path;
 
-use support::{compiler, run, spec_dir, workspace_root};
+use support::{abi_md_block, compiler, run, spec_dir, workspace_root};
 
 /// The variable that makes the drift check rewrite `spec/fezz.h` instead of failing.
 const BLESS: &str = "FEZZ_BLESS";
@@ -177,7 +178,10 @@ fn after_includes_prototypes_match_definitions_in_cxx11() {
 #[test]
 fn a_wrong_export_signature_does_not_compile() {
     let mistakes = [
-        ("uint32_t fezz_abi_version(void)", "uint64_t fezz_abi_version(void)"),
+        (
+            "uint32_t fezz_abi_version(void)",
+            "uint64_t fezz_abi_version(void)",
+        ),
         ("size_t request_len,", "uint32_t request_len,"),
         (
             "void fezz_free_v2(struct FezzBuffer response)",
@@ -219,15 +223,64 @@ fn header_has_defines_opaque_types_and_docs() {
         let typedef = format!("typedef struct {opaque} {opaque};");
         assert!(header.contains(&typedef), "fezz.h lacks `{typedef}`");
     }
-    for function in ["fezz_request_decode", "fezz_response_encode", "fezz_error_encode"] {
+    for function in [
+        "fezz_request_decode",
+        "fezz_response_encode",
+        "fezz_error_encode",
+    ] {
         let at = header
             .find(&format!(" {function}("))
             .unwrap_or_else(|| panic!("fezz.h does not declare {function}"));
         assert!(
-            header[..at].trim_end().rsplit_once('\n').is_some_and(|(before, _)| {
-                before.trim_end().ends_with("*/")
-            }),
+            header[..at]
+                .trim_end()
+                .rsplit_once('\n')
+                .is_some_and(|(before, _)| { before.trim_end().ends_with("*/") }),
             "{function} has no doc comment in fezz.h"
         );
     }
+}
+
+/// spec/ABI.md shows the three prototypes and the structs `FezzBuffer`, `FezzStr` and
+/// `FezzBytes`. Its prototypes are redeclared after the header (a difference is a conflicting
+/// declaration), and its structs, renamed, must have the header's field types (a pointer to
+/// each field converts to a pointer to the header's field without a cast), offsets and sizes.
+#[test]
+fn abi_md_declarations_match_the_header() {
+    let symbols = abi_md_block("<!-- exported-symbols", "c");
+    let (buffer, prototypes) = symbols
+        .split_once("} FezzBuffer;\n")
+        .expect("the block defines FezzBuffer, then the prototypes");
+    let buffer = format!("{buffer}}} FezzBuffer;\n");
+    let views = abi_md_block("<!-- borrowed-views", "c");
+    let structs = format!("{buffer}{views}").replace("Fezz", "Doc");
+    let mut checks = String::new();
+    for (name, fields) in [
+        ("Buffer", &["data", "len", "capacity"][..]),
+        ("Str", &["data", "len"][..]),
+        ("Bytes", &["data", "len"][..]),
+    ] {
+        checks += &format!("SAME(size_{name}, sizeof(Doc{name}) == sizeof(Fezz{name}));\n");
+        for field in fields {
+            checks += &format!(
+                "SAME(offset_{name}_{field}, \
+                 offsetof(Doc{name}, {field}) == offsetof(Fezz{name}, {field}));\n"
+            );
+        }
+        checks += &format!(
+            "void check_{name}(Doc{name} *doc, Fezz{name} *header);\n\
+             void check_{name}(Doc{name} *doc, Fezz{name} *header) {{\n"
+        );
+        for field in fields {
+            checks += &format!(
+                "    {{ __typeof__(&header->{field}) field = &doc->{field}; (void)field; }}\n"
+            );
+        }
+        checks += "}\n";
+    }
+    let source = format!(
+        "#include <stddef.h>\n#include \"fezz.h\"\n\n/* From spec/ABI.md: */\n{prototypes}\n\
+         {structs}\n#define SAME(what, condition) typedef char what[(condition) ? 1 : -1]\n{checks}"
+    );
+    compile_object("gcc", "c99", "doc.c", &source);
 }

@@ -55,7 +55,9 @@ fn for_each_seed(name: &str, mut property: impl FnMut(u64, &mut Rng)) {
     for iteration in 0..cases() {
         let seed = 0x00fe_2200 ^ iteration.wrapping_mul(0x2545_f491_4f6c_dd1d);
         let mut rng = Rng::new(seed);
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| property(iteration, &mut rng)));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            property(iteration, &mut rng)
+        }));
         if let Err(panic) = result {
             eprintln!("{name}: failed at iteration {iteration} (seed {seed:#x})");
             std::panic::resume_unwind(panic);
@@ -88,7 +90,9 @@ fn tame_response(mut response: Response) -> Response {
 
 fn tame_header(header: &mut Header) {
     header.name = token(&header.name, "x");
-    header.value.retain(|byte| !matches!(byte, b'\r' | b'\n' | 0));
+    header
+        .value
+        .retain(|byte| !matches!(byte, b'\r' | b'\n' | 0));
 }
 
 fn token(text: &str, fallback: &str) -> String {
@@ -122,7 +126,11 @@ impl Message {
             }
             1 => {
                 let response = arbitrary_value::<Response>(rng, len)?;
-                Message::Response(if tame { tame_response(response) } else { response })
+                Message::Response(if tame {
+                    tame_response(response)
+                } else {
+                    response
+                })
             }
             _ => Message::Error(arbitrary_value::<WireError>(rng, len)?),
         })
@@ -198,7 +206,9 @@ fn encoded_messages_round_trip_deterministically() {
     let (mut encoded, mut total) = (0u64, 0u64);
     for tame in [false, true] {
         for_each_seed("round trip", |iteration, rng| {
-            let Some(message) = Message::arbitrary(rng, tame) else { return };
+            let Some(message) = Message::arbitrary(rng, tame) else {
+                return;
+            };
             total += 1;
             let Some(bytes) = message.encode() else {
                 assert!(!tame, "a tamed message failed to encode: {message:?}");
@@ -209,31 +219,53 @@ fn encoded_messages_round_trip_deterministically() {
                 .decode_like(&bytes)
                 .unwrap_or_else(|error| panic!("iteration {iteration}: {error}\n{message:?}"));
             assert_eq!(decoded, message, "decode(encode(m)) != m");
-            assert_eq!(message.encode().as_deref(), Some(&bytes[..]), "encoding the same value twice differs");
-            assert_eq!(decoded.encode().as_deref(), Some(&bytes[..]), "re-encoding the decoded value differs");
+            assert_eq!(
+                message.encode().as_deref(),
+                Some(&bytes[..]),
+                "encoding the same value twice differs"
+            );
+            assert_eq!(
+                decoded.encode().as_deref(),
+                Some(&bytes[..]),
+                "re-encoding the decoded value differs"
+            );
         });
     }
     // Untamed arbitrary requests rarely have a token method; tamed ones nearly always encode.
-    assert!(encoded * 2 > total, "only {encoded} of {total} generated messages encoded");
+    assert!(
+        encoded * 2 > total,
+        "only {encoded} of {total} generated messages encoded"
+    );
 }
 
 #[test]
 fn every_well_formed_reencoding_decodes_to_the_same_value() {
     let (mut different, mut total) = (0u64, 0u64);
     for_each_seed("non-canonical", |iteration, rng| {
-        let Some(message) = Message::arbitrary(rng, true) else { return };
-        let Some(canonical) = message.encode() else { return };
+        let Some(message) = Message::arbitrary(rng, true) else {
+            return;
+        };
+        let Some(canonical) = message.encode() else {
+            return;
+        };
         let item = cbor_diag::parse_bytes(&canonical).expect("the encoder emits well-formed CBOR");
         let variant = loosen(item, rng).to_bytes();
         total += 1;
         different += u64::from(variant != canonical);
-        let decoded = message
-            .decode_like(&variant)
-            .unwrap_or_else(|error| panic!("iteration {iteration}: {error}\ninput: {}", hex(&variant)));
+        let decoded = message.decode_like(&variant).unwrap_or_else(|error| {
+            panic!("iteration {iteration}: {error}\ninput: {}", hex(&variant))
+        });
         assert_eq!(decoded, message);
-        assert_eq!(decoded.encode().as_deref(), Some(&canonical[..]), "iteration {iteration}");
+        assert_eq!(
+            decoded.encode().as_deref(),
+            Some(&canonical[..]),
+            "iteration {iteration}"
+        );
     });
-    assert!(different * 10 > total * 9, "only {different} of {total} variants were non-canonical");
+    assert!(
+        different * 10 > total * 9,
+        "only {different} of {total} variants were non-canonical"
+    );
 }
 
 /// A random, still well-formed and equivalent, encoding of `item`: wider heads, indefinite
@@ -259,7 +291,9 @@ fn loosen(item: DataItem, rng: &mut Rng) -> DataItem {
         }),
         DataItem::TextString(string) if rng.below(3) == 0 => {
             let text = string.data;
-            let boundaries: Vec<usize> = (0..=text.len()).filter(|at| text.is_char_boundary(*at)).collect();
+            let boundaries: Vec<usize> = (0..=text.len())
+                .filter(|at| text.is_char_boundary(*at))
+                .collect();
             let mut cuts = vec![0];
             for _ in 0..rng.below(4) {
                 cuts.push(boundaries[rng.below(boundaries.len() as u64) as usize]);
@@ -288,11 +322,17 @@ fn loosen(item: DataItem, rng: &mut Rng) -> DataItem {
         }
         DataItem::Map { data, .. } => {
             let bitwidth = container_width(data.len(), rng);
-            let mut entries: Vec<_> = data.into_iter().map(|(k, v)| (loosen(k, rng), loosen(v, rng))).collect();
+            let mut entries: Vec<_> = data
+                .into_iter()
+                .map(|(k, v)| (loosen(k, rng), loosen(v, rng)))
+                .collect();
             for i in (1..entries.len()).rev() {
                 entries.swap(i, rng.below(i as u64 + 1) as usize);
             }
-            DataItem::Map { data: entries, bitwidth }
+            DataItem::Map {
+                data: entries,
+                bitwidth,
+            }
         }
         other => other,
     }
@@ -300,7 +340,9 @@ fn loosen(item: DataItem, rng: &mut Rng) -> DataItem {
 
 /// Up to four chunk ranges covering `0..len` (empty chunks allowed).
 fn chunks(len: usize, rng: &mut Rng) -> Vec<std::ops::Range<usize>> {
-    let mut cuts: Vec<usize> = (0..rng.below(4)).map(|_| rng.below(len as u64 + 1) as usize).collect();
+    let mut cuts: Vec<usize> = (0..rng.below(4))
+        .map(|_| rng.below(len as u64 + 1) as usize)
+        .collect();
     cuts.extend([0, len]);
     cuts.sort_unstable();
     cuts.windows(2).map(|pair| pair[0]..pair[1]).collect()

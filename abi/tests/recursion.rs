@@ -134,7 +134,10 @@ fn deep_unknown_values_are_too_deep() {
     for nest in ALL_NESTS {
         let value = nested(nest, DEEP);
         for (what, result) in top_level_cases(&value) {
-            assert_too_deep(result, &format!("{what} with {DEEP} nested {nest:?} under key 99"));
+            assert_too_deep(
+                result,
+                &format!("{what} with {DEEP} nested {nest:?} under key 99"),
+            );
         }
         assert_too_deep(
             decode_request(&request_with_unknown_context_entry(&value)),
@@ -192,7 +195,11 @@ fn deep_whole_input_arrays_and_tags_are_rejected_at_the_top() {
             ("error", decode_error(&input).map(drop)),
         ] {
             let error = result.expect_err(what);
-            assert_eq!(error.kind(), ErrorKind::WrongType, "{what} {nest:?}: {error}");
+            assert_eq!(
+                error.kind(),
+                ErrorKind::WrongType,
+                "{what} {nest:?}: {error}"
+            );
             assert_eq!(error.offset(), 0, "{what} {nest:?}: {error}");
         }
     }
@@ -210,17 +217,28 @@ fn exactly_max_nesting_depth_is_accepted_and_one_more_is_not() {
             });
         }
         for (what, result) in top_level_cases(&nested(nest, at_limit + 1)) {
-            assert_too_deep(result, &format!("{what}: {} levels of {nest:?}", MAX_NESTING_DEPTH + 1));
+            assert_too_deep(
+                result,
+                &format!("{what}: {} levels of {nest:?}", MAX_NESTING_DEPTH + 1),
+            );
         }
         // Under the context map (level 2) the value starts at level 3.
-        decode_request(&request_with_unknown_context_entry(&nested(nest, at_limit - 1)))
-            .unwrap_or_else(|error| panic!("context, {MAX_NESTING_DEPTH} levels of {nest:?}: {error}"));
+        decode_request(&request_with_unknown_context_entry(&nested(
+            nest,
+            at_limit - 1,
+        )))
+        .unwrap_or_else(|error| panic!("context, {MAX_NESTING_DEPTH} levels of {nest:?}: {error}"));
         assert_too_deep(
             decode_request(&request_with_unknown_context_entry(&nested(nest, at_limit))),
             &format!("context, {} levels of {nest:?}", MAX_NESTING_DEPTH + 1),
         );
-        decode_response(&response_with_unknown_error_entry(&nested(nest, at_limit - 1)))
-            .unwrap_or_else(|error| panic!("error map, {MAX_NESTING_DEPTH} levels of {nest:?}: {error}"));
+        decode_response(&response_with_unknown_error_entry(&nested(
+            nest,
+            at_limit - 1,
+        )))
+        .unwrap_or_else(|error| {
+            panic!("error map, {MAX_NESTING_DEPTH} levels of {nest:?}: {error}")
+        });
         assert_too_deep(
             decode_response(&response_with_unknown_error_entry(&nested(nest, at_limit))),
             &format!("error map, {} levels of {nest:?}", MAX_NESTING_DEPTH + 1),
@@ -234,12 +252,25 @@ fn exactly_max_nesting_depth_is_accepted_and_one_more_is_not() {
 fn whole_input_maps_at_the_limit() {
     // {0: "c", 1: "m", 99: {99: ... {99: 0}}} with `levels` maps in total.
     let message = |levels: usize| {
-        let mut input = vec![0xa3, 0x00, 0x61, b'c', 0x01, 0x61, b'm', UNKNOWN_KEY, UNKNOWN_KEY_VALUE];
+        let mut input = vec![
+            0xa3,
+            0x00,
+            0x61,
+            b'c',
+            0x01,
+            0x61,
+            b'm',
+            UNKNOWN_KEY,
+            UNKNOWN_KEY_VALUE,
+        ];
         input.extend_from_slice(&[0xa1, UNKNOWN_KEY, UNKNOWN_KEY_VALUE].repeat(levels - 2));
         input.push(0xa0);
         input
     };
     let accepted = decode_error(&message(MAX_NESTING_DEPTH)).expect("MAX_NESTING_DEPTH levels");
     assert_eq!(accepted, WireError::new("c", "m"));
-    assert_too_deep(decode_error(&message(MAX_NESTING_DEPTH + 1)), "one level past the limit");
+    assert_too_deep(
+        decode_error(&message(MAX_NESTING_DEPTH + 1)),
+        "one level past the limit",
+    );
 }

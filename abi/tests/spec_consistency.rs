@@ -23,7 +23,10 @@ use fezz_abi::limits::*;
 use fezz_abi::runner_protocol::RunnerExit;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn read(relative: &str) -> String {
@@ -62,7 +65,11 @@ fn table(text: &str) -> Vec<Vec<String>> {
         .take_while(|line| line.starts_with('|'))
         .collect();
     assert!(rows.len() >= 2, "no table in:\n{text}");
-    assert!(rows[1].starts_with("|--") || rows[1].starts_with("|:-"), "bad table: {}", rows[1]);
+    assert!(
+        rows[1].starts_with("|--") || rows[1].starts_with("|:-"),
+        "bad table: {}",
+        rows[1]
+    );
     rows[2..]
         .iter()
         .map(|row| {
@@ -133,26 +140,40 @@ fn limits_table_matches_abi_limits() {
         .iter()
         .map(|(name, value)| (name.to_string(), *value as u64))
         .collect();
-    assert_eq!(in_spec, expected, "CBOR-PROFILE.md \"Limits\" vs abi::limits");
+    assert_eq!(
+        in_spec, expected,
+        "CBOR-PROFILE.md \"Limits\" vs abi::limits"
+    );
 }
 
 #[test]
 fn decoder_errors_match_error_kinds() {
     let variants = enum_variants(&read("abi/src/error.rs"), "ErrorKind");
-    assert_eq!(variants.len(), ErrorKind::ALL.len(), "ErrorKind::ALL lacks a variant");
+    assert_eq!(
+        variants.len(),
+        ErrorKind::ALL.len(),
+        "ErrorKind::ALL lacks a variant"
+    );
     let profile = read("spec/CBOR-PROFILE.md");
     let in_spec: Vec<String> = table(&section(&profile, "## Decoder errors"))
         .into_iter()
         .map(|row| row[0].clone())
         .collect();
     let names: Vec<&str> = ErrorKind::ALL.iter().map(|kind| kind.name()).collect();
-    assert_eq!(in_spec, names, "CBOR-PROFILE.md \"Decoder errors\" vs ErrorKind::ALL");
+    assert_eq!(
+        in_spec, names,
+        "CBOR-PROFILE.md \"Decoder errors\" vs ErrorKind::ALL"
+    );
 }
 
 #[test]
 fn exit_codes_match_runner_exit() {
     let variants = enum_variants(&read("abi/src/runner_protocol.rs"), "RunnerExit");
-    assert_eq!(variants.len(), RunnerExit::ALL.len(), "RunnerExit::ALL lacks a variant");
+    assert_eq!(
+        variants.len(),
+        RunnerExit::ALL.len(),
+        "RunnerExit::ALL lacks a variant"
+    );
     let runner = read("spec/RUNNER.md");
     let in_spec: Vec<(u64, String)> = table(&section(&runner, "## Exit codes"))
         .into_iter()
@@ -162,7 +183,10 @@ fn exit_codes_match_runner_exit() {
         .iter()
         .map(|exit| (exit.code().into(), exit.error_code().to_owned()))
         .collect();
-    assert_eq!(in_spec, expected, "RUNNER.md \"Exit codes\" vs RunnerExit::ALL");
+    assert_eq!(
+        in_spec, expected,
+        "RUNNER.md \"Exit codes\" vs RunnerExit::ALL"
+    );
 }
 
 #[test]
@@ -189,9 +213,15 @@ fn frame_errors_and_kinds_match_the_framing_code() {
 
     let kinds = table(&section(&runner, "### Frame kinds"));
     for byte in 0..=u8::MAX {
-        let in_spec = kinds.iter().find(|row| parse_number(&row[0]) == u64::from(byte));
+        let in_spec = kinds
+            .iter()
+            .find(|row| parse_number(&row[0]) == u64::from(byte));
         let in_code = FrameKind::from_byte(byte).map(|kind| format!("{kind:?}").to_lowercase());
-        assert_eq!(in_spec.map(|row| row[1].clone()), in_code, "frame kind {byte}");
+        assert_eq!(
+            in_spec.map(|row| row[1].clone()),
+            in_code,
+            "frame kind {byte}"
+        );
     }
 }
 
@@ -204,7 +234,13 @@ fn framing_example_matches_frame_header() {
         .split_once("-byte payload")
         .expect("the framing example");
     let length: usize = before.rsplit(' ').next().unwrap().parse().unwrap();
-    let hex = after.split("starts `").nth(1).unwrap().split('`').next().unwrap();
+    let hex = after
+        .split("starts `")
+        .nth(1)
+        .unwrap()
+        .split('`')
+        .next()
+        .unwrap();
     let header = frame_header(FrameKind::Request, length);
     let written: Vec<u8> = hex
         .split(' ')
@@ -239,7 +275,10 @@ fn result_codes_match_ffi() {
         .into_iter()
         .map(|row| (parse_number(&row[0]), row[1].clone()))
         .collect();
-    assert_eq!(in_spec, table_in_code, "ABI.md \"Result codes\" vs RESULT_CODES");
+    assert_eq!(
+        in_spec, table_in_code,
+        "ABI.md \"Result codes\" vs RESULT_CODES"
+    );
 
     for (code, name, _) in RESULT_CODES {
         let returned = unsafe_name(code);
@@ -281,7 +320,10 @@ fn codec_api_section_lists_every_export() {
             Some(name.to_owned())
         })
         .collect();
-    assert_eq!(listed, exported, "ABI.md \"The codec C API\" vs abi/src/capi.rs");
+    assert_eq!(
+        listed, exported,
+        "ABI.md \"The codec C API\" vs abi/src/capi.rs"
+    );
 }
 
 /// The examples of CBOR-PROFILE.md: each pair of an indented diagnostic-notation block and an
@@ -306,7 +348,11 @@ fn cbor_profile_examples_are_deterministic_encodings() {
         }
         previous_indented = indented.is_some();
     }
-    assert_eq!(blocks.len(), 6, "three examples of diag and hex: {blocks:#?}");
+    assert_eq!(
+        blocks.len(),
+        6,
+        "three examples of diag and hex: {blocks:#?}"
+    );
     for pair in blocks.chunks(2) {
         let (diag, hex) = (&pair[0], &pair[1]);
         let bytes: Vec<u8> = hex

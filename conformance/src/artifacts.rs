@@ -16,15 +16,30 @@ pub const RUST_FIXTURE: &str = "libfezz_fixture_rust.so";
 /// The broken libraries of the runner level: name (as a runner vector's `library`) and C
 /// source.
 pub const BROKEN_LIBRARIES: [(&str, &str); 4] = [
-    ("no-handle-symbol", include_str!("../fixtures/broken/lib/no-handle-symbol.c")),
-    ("abi-version-1", include_str!("../fixtures/broken/lib/abi-version-1.c")),
-    ("bad-response", include_str!("../fixtures/broken/lib/bad-response.c")),
-    ("no-response", include_str!("../fixtures/broken/lib/no-response.c")),
+    (
+        "no-handle-symbol",
+        include_str!("../fixtures/broken/lib/no-handle-symbol.c"),
+    ),
+    (
+        "abi-version-1",
+        include_str!("../fixtures/broken/lib/abi-version-1.c"),
+    ),
+    (
+        "bad-response",
+        include_str!("../fixtures/broken/lib/bad-response.c"),
+    ),
+    (
+        "no-response",
+        include_str!("../fixtures/broken/lib/no-response.c"),
+    ),
 ];
 
 /// The folder of the running executable (`target/debug` for a cargo build).
 pub fn exe_dir() -> Option<PathBuf> {
-    std::env::current_exe().ok()?.parent().map(Path::to_path_buf)
+    std::env::current_exe()
+        .ok()?
+        .parent()
+        .map(Path::to_path_buf)
 }
 
 /// The reference runner: `FEZZ_RUNNER`, else `fezz-runner` next to this executable, else
@@ -107,7 +122,10 @@ pub fn library(name: &str, fixture: &Path) -> Result<PathBuf, String> {
 /// Compiles (once per process) and returns the broken library `name`.
 pub fn broken_library(name: &str) -> Result<PathBuf, String> {
     static BUILT: OnceLock<Result<Vec<(String, PathBuf)>, String>> = OnceLock::new();
-    let built = BUILT.get_or_init(build_broken_libraries).as_ref().map_err(Clone::clone)?;
+    let built = BUILT
+        .get_or_init(build_broken_libraries)
+        .as_ref()
+        .map_err(Clone::clone)?;
     built
         .iter()
         .find(|(built_name, _)| built_name == name)
@@ -122,14 +140,19 @@ pub fn broken_library(name: &str) -> Result<PathBuf, String> {
 }
 
 fn build_broken_libraries() -> Result<Vec<(String, PathBuf)>, String> {
-    let compiler = std::env::var("CC").ok().filter(|cc| !cc.is_empty()).unwrap_or_else(|| "cc".to_owned());
+    let compiler = std::env::var("CC")
+        .ok()
+        .filter(|cc| !cc.is_empty())
+        .unwrap_or_else(|| "cc".to_owned());
     let dir = scratch_dir().join("broken");
-    std::fs::create_dir_all(&dir).map_err(|error| format!("creating {}: {error}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|error| format!("creating {}: {error}", dir.display()))?;
     let mut built = Vec::new();
     for (name, source) in BROKEN_LIBRARIES {
         let source_path = dir.join(format!("{name}.c"));
         let library = dir.join(format!("lib{name}.so"));
-        std::fs::write(&source_path, source).map_err(|error| format!("writing {}: {error}", source_path.display()))?;
+        std::fs::write(&source_path, source)
+            .map_err(|error| format!("writing {}: {error}", source_path.display()))?;
         let output = Command::new(&compiler)
             .args(["-shared", "-fPIC", "-o"])
             .arg(&library)

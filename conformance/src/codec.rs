@@ -82,11 +82,15 @@ impl Codec for Reference {
             while_encoding: true,
         };
         match message {
-            MessageKind::Request => encode_request(&decode_request(input).map_err(rejected)?).map_err(refused),
+            MessageKind::Request => {
+                encode_request(&decode_request(input).map_err(rejected)?).map_err(refused)
+            }
             MessageKind::Response => {
                 encode_response(&decode_response(input).map_err(rejected)?).map_err(refused)
             }
-            MessageKind::Error => encode_error(&decode_error(input).map_err(rejected)?).map_err(refused),
+            MessageKind::Error => {
+                encode_error(&decode_error(input).map_err(rejected)?).map_err(refused)
+            }
             MessageKind::Frame => Err(Rejection {
                 error: "not-a-message".into(),
                 offset: None,
@@ -106,7 +110,12 @@ impl Codec for Reference {
         loop {
             match read_frame(&mut reader) {
                 Ok(Some(frame)) => frames.push((frame.kind as u8, frame.payload)),
-                Ok(None) => return FrameOutcome { frames, error: None },
+                Ok(None) => {
+                    return FrameOutcome {
+                        frames,
+                        error: None,
+                    }
+                }
                 Err(error) => {
                     return FrameOutcome {
                         frames,
@@ -137,9 +146,7 @@ pub fn check(codec: &dyn Codec, case: &Case) -> Result<(), Failure> {
             canonical,
             input_is_canonical,
         } => check_valid(codec, case, canonical, *input_is_canonical),
-        Expected::Invalid { error, offset } => {
-            check_invalid(codec, case, error.name(), *offset)
-        }
+        Expected::Invalid { error, offset } => check_invalid(codec, case, error.name(), *offset),
         Expected::Frames { frames, error } => check_frames(codec, case, frames, error.as_deref()),
     }
 }
@@ -150,14 +157,16 @@ fn check_valid(
     canonical: &[u8],
     input_is_canonical: bool,
 ) -> Result<(), Failure> {
-    let reencoded = codec.reencode(case.message, &case.input).map_err(|rejection| {
-        Failure(format!(
-            "rejected a valid {}: {}\ninput:\n{}",
-            case.message.name(),
-            describe(&rejection),
-            show(&case.input)
-        ))
-    })?;
+    let reencoded = codec
+        .reencode(case.message, &case.input)
+        .map_err(|rejection| {
+            Failure(format!(
+                "rejected a valid {}: {}\ninput:\n{}",
+                case.message.name(),
+                describe(&rejection),
+                show(&case.input)
+            ))
+        })?;
     if reencoded != canonical {
         return Err(Failure(format!(
             "the re-encoding differs from expect.canonical{}\nexpected:\n{}\ngot:\n{}",
@@ -215,7 +224,9 @@ fn check_invalid(
         }
         Err(rejection) => rejection,
     };
-    let expected_at = offset.map(|at| format!(" at offset {at}")).unwrap_or_default();
+    let expected_at = offset
+        .map(|at| format!(" at offset {at}"))
+        .unwrap_or_default();
     if rejection.while_encoding {
         return Err(Failure(format!(
             "accepted an invalid {}: the decoder took it and only the encoder refused ({}); expected `{expected}`{expected_at}\ninput:\n{}",
@@ -248,9 +259,15 @@ fn check_frames(
     let render = |frames: &[(u8, Vec<u8>)], error: Option<&str>| {
         let mut text = String::new();
         for (index, (kind, payload)) in frames.iter().enumerate() {
-            text.push_str(&format!("  frame {index}: kind {kind}, payload:\n{}\n", indent(&show(payload))));
+            text.push_str(&format!(
+                "  frame {index}: kind {kind}, payload:\n{}\n",
+                indent(&show(payload))
+            ));
         }
-        text.push_str(&format!("  then: {}", error.unwrap_or("clean end of input")));
+        text.push_str(&format!(
+            "  then: {}",
+            error.unwrap_or("clean end of input")
+        ));
         text
     };
     if outcome.frames != frames || outcome.error.as_deref() != error {
@@ -267,9 +284,16 @@ fn check_frames(
 fn describe(rejection: &Rejection) -> String {
     format!(
         "{}{}{} ({})",
-        if rejection.while_encoding { "the encoder refused the decoded value: " } else { "" },
+        if rejection.while_encoding {
+            "the encoder refused the decoded value: "
+        } else {
+            ""
+        },
         rejection.error,
-        rejection.offset.map(|at| format!(" at offset {at}")).unwrap_or_default(),
+        rejection
+            .offset
+            .map(|at| format!(" at offset {at}"))
+            .unwrap_or_default(),
         rejection.detail
     )
 }
@@ -305,7 +329,10 @@ pub fn show(bytes: &[u8]) -> String {
                 rest = &rest[used..];
             }
             _ => {
-                items.push(format!("/ not well-formed from here: / h'{}'", to_hex(rest)));
+                items.push(format!(
+                    "/ not well-formed from here: / h'{}'",
+                    to_hex(rest)
+                ));
                 break;
             }
         }
@@ -325,7 +352,10 @@ fn abbreviate(text: &str) -> String {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -359,8 +389,14 @@ mod tests {
             "canonical = false\n        [expect]\n        canonical = '''{0: 2, 1: \"PUT\", 2: \"/\", 4: [], 5: h'', 6: {0: \"f\", 1: \"1\", 2: \"r\"}}'''",
         );
         let failure = run(&corrupted).unwrap_err();
-        assert!(failure.0.contains("differs from expect.canonical"), "{failure}");
-        assert!(failure.0.contains("\"PUT\""), "diag of the expected side: {failure}");
+        assert!(
+            failure.0.contains("differs from expect.canonical"),
+            "{failure}"
+        );
+        assert!(
+            failure.0.contains("\"PUT\""),
+            "diag of the expected side: {failure}"
+        );
     }
 
     #[test]
@@ -382,7 +418,10 @@ mod tests {
                 "[expect]\n        canonical = '''{0: 2, 1: \"GET\", 2: \"/\", 4: [], 5: h'', 6: {0: \"f\", 1: \"1\", 2: \"r\"}}'''",
             ))
         .unwrap_err();
-        assert!(failure.0.contains("is not the canonical encoding"), "{failure}");
+        assert!(
+            failure.0.contains("is not the canonical encoding"),
+            "{failure}"
+        );
     }
 
     const INVALID: &str = r#"
@@ -408,7 +447,10 @@ mod tests {
             failure.0.contains("rejected for the wrong reason: expected wrong-type at offset 8 got duplicate-key at offset 8"),
             "{failure}"
         );
-        assert!(failure.0.contains("\"PUT\""), "input shown in diag: {failure}");
+        assert!(
+            failure.0.contains("\"PUT\""),
+            "input shown in diag: {failure}"
+        );
     }
 
     #[test]
@@ -432,22 +474,30 @@ mod tests {
 
     #[test]
     fn offsets_are_not_conformance_for_other_codecs() {
-        let case = Spec::parse(&INVALID.replace("offset = 8", "offset = 9")).unwrap().expand().unwrap();
+        let case = Spec::parse(&INVALID.replace("offset = 8", "offset = 9"))
+            .unwrap()
+            .expand()
+            .unwrap();
         check(&Other, &case).unwrap();
-        let case = Spec::parse(&INVALID.replace("\"duplicate-key\"", "\"wrong-type\"")).unwrap().expand().unwrap();
+        let case = Spec::parse(&INVALID.replace("\"duplicate-key\"", "\"wrong-type\""))
+            .unwrap()
+            .expand()
+            .unwrap();
         assert!(check(&Other, &case).is_err());
     }
 
     #[test]
     fn accepting_an_invalid_input_fails() {
         let failure = run(&INVALID.replace("1: \"PUT\", ", "")).unwrap_err();
-        assert!(failure.0.contains("accepted an invalid request"), "{failure}");
+        assert!(
+            failure.0.contains("accepted an invalid request"),
+            "{failure}"
+        );
     }
 
     #[test]
     fn frames_that_read_differently_fail() {
-        let failure = run(
-            r#"
+        let failure = run(r#"
             description = "one request frame"
             section = "RUNNER.md#framing"
             message = "frame"
@@ -456,15 +506,18 @@ mod tests {
             payload = "{}"
             [expect]
             frames = 0
-            "#,
-        )
+            "#)
         .unwrap_err();
-        assert!(failure.0.contains("frame stream reads differently"), "{failure}");
+        assert!(
+            failure.0.contains("frame stream reads differently"),
+            "{failure}"
+        );
     }
 
     #[test]
     fn the_readme_example_passes() {
-        let readme = std::fs::read_to_string(crate::vectors::default_dir().join("README.md")).unwrap();
+        let readme =
+            std::fs::read_to_string(crate::vectors::default_dir().join("README.md")).unwrap();
         let example = readme
             .split("```toml\n")
             .nth(1)
@@ -476,6 +529,9 @@ mod tests {
     #[test]
     fn show_renders_sequences_and_garbage() {
         let shown = show(&[0x01, 0x61, 0x61, 0x1c]);
-        assert!(shown.contains('1') && shown.contains("\"a\"") && shown.contains("h'1c'"), "{shown}");
+        assert!(
+            shown.contains('1') && shown.contains("\"a\"") && shown.contains("h'1c'"),
+            "{shown}"
+        );
     }
 }

@@ -25,18 +25,21 @@ pub fn line_diff(expected: &str, actual: &str) -> String {
             lines.push((' ', old[i]));
             i += 1;
             j += 1;
-        } else if j < new.len() && (i == old.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            lines.push(('+', new[j]));
-            j += 1;
-        } else {
+        } else if i < old.len() && (j == new.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
             lines.push(('-', old[i]));
             i += 1;
+        } else {
+            lines.push(('+', new[j]));
+            j += 1;
         }
     }
     let mut out = String::new();
     let mut index = 0;
     while index < lines.len() {
-        let run = lines[index..].iter().take_while(|(mark, _)| *mark == ' ').count();
+        let run = lines[index..]
+            .iter()
+            .take_while(|(mark, _)| *mark == ' ')
+            .count();
         if run > 6 {
             for (_, line) in &lines[index..index + 3] {
                 out.push_str(&format!("  {line}\n"));

@@ -23,7 +23,11 @@ pub struct Case {
 
 impl Case {
     /// A case of level `kind`.
-    pub fn new(kind: &'static str, name: impl Into<String>, run: impl FnOnce() -> Result<(), String> + Send + 'static) -> Case {
+    pub fn new(
+        kind: &'static str,
+        name: impl Into<String>,
+        run: impl FnOnce() -> Result<(), String> + Send + 'static,
+    ) -> Case {
         Case {
             kind,
             name: name.into(),
@@ -47,7 +51,11 @@ pub fn into_trials(mut cases: Vec<Case>, expected: &ExpectedFailures) -> Vec<Tri
         .map(|case| {
             let listed = expected.contains(&case.full_name());
             let run = case.run;
-            Trial::test(case.name, move || if listed { invert(run()) } else { run() }).with_kind(case.kind)
+            Trial::test(
+                case.name,
+                move || if listed { invert(run()) } else { run() },
+            )
+            .with_kind(case.kind)
         })
         .collect();
     for name in &expected.names {
@@ -75,7 +83,8 @@ pub struct ExpectedFailures {
 impl ExpectedFailures {
     /// Reads a list file.
     pub fn load(path: &Path) -> Result<ExpectedFailures, String> {
-        let text = std::fs::read_to_string(path).map_err(|error| format!("reading {}: {error}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("reading {}: {error}", path.display()))?;
         Ok(ExpectedFailures::parse(&text))
     }
 
@@ -117,7 +126,9 @@ mod tests {
 
     #[test]
     fn parses_names_comments_and_list_suffixes() {
-        let list = ExpectedFailures::parse("# why\n[runner] runner/abort.json\n\n[http] http/hang.json: test\n");
+        let list = ExpectedFailures::parse(
+            "# why\n[runner] runner/abort.json\n\n[http] http/hang.json: test\n",
+        );
         assert!(list.contains("[runner] runner/abort.json"));
         assert!(list.contains("[http] http/hang.json"));
         assert!(!list.contains("# why"));

@@ -15,7 +15,9 @@ use fezz_abi::limits::MAX_HEADER_COUNT;
 use fezz_abi::{Header, Request};
 
 use crate::expected_failures::Case;
-use crate::messages::{context, encode_request_frame, now_unix_ms, parse_stdout, request_frame, StdoutFrame};
+use crate::messages::{
+    context, encode_request_frame, now_unix_ms, parse_stdout, request_frame, StdoutFrame,
+};
 use crate::process::{self, RunnerCommand};
 use crate::request_vectors;
 
@@ -44,13 +46,16 @@ fn request(method: &str, path: &str, index: usize) -> Request {
 /// The generated cases: name and the requests written to one runner process.
 pub fn generated_cases() -> Vec<(String, Vec<Request>)> {
     let mut cases = Vec::new();
-    let mut add = |name: &str, requests: Vec<Request>| cases.push((format!("generated/{name}"), requests));
+    let mut add =
+        |name: &str, requests: Vec<Request>| cases.push((format!("generated/{name}"), requests));
 
     add("empty-body", vec![request("POST", "/", 1)]);
 
     let mut binary = request("POST", "/", 1);
     binary.body = (0..=255u8).cycle().take(4096).collect();
-    binary.headers.push(Header::new("content-type", "application/octet-stream"));
+    binary
+        .headers
+        .push(Header::new("content-type", "application/octet-stream"));
     add("binary-body", vec![binary]);
 
     let mut large = request("PUT", "/upload", 1);
@@ -58,17 +63,25 @@ pub fn generated_cases() -> Vec<(String, Vec<Request>)> {
     add("one-mib-body", vec![large]);
 
     let mut non_utf8 = request("GET", "/", 1);
-    non_utf8.headers.push(Header::new("x-latin1", b"caf\xe9".to_vec()));
-    non_utf8.headers.push(Header::new("x-bytes", vec![0x80, 0xff, 0xfe, b' ', 0x7f]));
+    non_utf8
+        .headers
+        .push(Header::new("x-latin1", b"caf\xe9".to_vec()));
+    non_utf8
+        .headers
+        .push(Header::new("x-bytes", vec![0x80, 0xff, 0xfe, b' ', 0x7f]));
     non_utf8.headers.push(Header::new("x-empty", Vec::new()));
     add("non-utf8-header-values", vec![non_utf8]);
 
-    for method in ["OPTIONS", "PATCH", "PROPFIND", "TRACE", "M-SEARCH", "get", "X_CUSTOM"] {
+    for method in [
+        "OPTIONS", "PATCH", "PROPFIND", "TRACE", "M-SEARCH", "get", "X_CUSTOM",
+    ] {
         add(&format!("method-{method}"), vec![request(method, "/", 1)]);
     }
 
     let mut many = request("GET", "/", 1);
-    many.headers = (0..MAX_HEADER_COUNT).map(|i| Header::new(format!("x-h{i}"), format!("{i}"))).collect();
+    many.headers = (0..MAX_HEADER_COUNT)
+        .map(|i| Header::new(format!("x-h{i}"), format!("{i}")))
+        .collect();
     add("max-header-count", vec![many]);
 
     let mut full = request("GET", "/a%20b/%C3%A9", 1);
@@ -85,7 +98,9 @@ pub fn generated_cases() -> Vec<(String, Vec<Request>)> {
 
     add("asterisk-path", vec![request("OPTIONS", "*", 1)]);
 
-    let three = (1..=3).map(|i| request(["GET", "POST", "DELETE"][i - 1], "/", i)).collect();
+    let three = (1..=3)
+        .map(|i| request(["GET", "POST", "DELETE"][i - 1], "/", i))
+        .collect();
     add("three-requests-in-one-process", three);
     cases
 }
@@ -96,9 +111,14 @@ pub fn cases(level: FunctionLevel) -> Result<Vec<Case>, String> {
     let mut cases = Vec::new();
     for file in request_vectors::load(&level.vectors_dir)? {
         let level = Arc::clone(&level);
-        let stdin: Vec<u8> = file.cases.iter().flat_map(|case| request_frame(&case.bytes)).collect();
-        let count = file.cases.len();
-        cases.push(Case::new(KIND, file.path, move || check(&level, stdin, count)));
+        cases.push(Case::new(KIND, file.path.clone(), move || {
+            let requests = file.cases()?;
+            let stdin: Vec<u8> = requests
+                .iter()
+                .flat_map(|case| request_frame(&case.bytes))
+                .collect();
+            check(&level, stdin, requests.len())
+        }));
     }
     for (name, requests) in generated_cases() {
         let level = Arc::clone(&level);
@@ -114,23 +134,38 @@ pub fn cases(level: FunctionLevel) -> Result<Vec<Case>, String> {
 }
 
 fn check(level: &FunctionLevel, stdin: Vec<u8>, requests: usize) -> Result<(), String> {
-    let outcome = process::run(&level.runner, &level.function, stdin, TIMEOUT, &[]).map_err(|error| error.to_string())?;
+    let outcome = process::run(&level.runner, &level.function, stdin, TIMEOUT, &[])
+        .map_err(|error| error.to_string())?;
     let mut problems = Vec::new();
     if !outcome.leftovers.is_empty() {
-        problems.push(format!("the function left processes behind: {:?}", outcome.leftovers));
+        problems.push(format!(
+            "the function left processes behind: {:?}",
+            outcome.leftovers
+        ));
     }
     if outcome.timed_out || !outcome.status.success() {
-        problems.push(format!("the runner did not exit 0: {}", outcome.describe_status()));
+        problems.push(format!(
+            "the runner did not exit 0: {}",
+            outcome.describe_status()
+        ));
     }
     match parse_stdout(&outcome.stdout) {
         Ok(frames) => {
             for (index, frame) in frames.iter().enumerate() {
                 if let StdoutFrame::Error(error) = frame {
-                    problems.push(format!("request {}: error frame {}: {}", index + 1, error.code, error.message));
+                    problems.push(format!(
+                        "request {}: error frame {}: {}",
+                        index + 1,
+                        error.code,
+                        error.message
+                    ));
                 }
             }
             if frames.len() != requests {
-                problems.push(format!("{requests} requests were written but {} frames came back", frames.len()));
+                problems.push(format!(
+                    "{requests} requests were written but {} frames came back",
+                    frames.len()
+                ));
             }
         }
         Err(error) => problems.push(error),

@@ -47,7 +47,9 @@ impl HttpLevel {
             .ok_or_else(|| format!("--url must start with http:// (got {url:?})"))?
             .trim_end_matches('/');
         if authority.is_empty() || authority.contains('/') {
-            return Err(format!("--url must be http://host:port with no path (got {url:?})"));
+            return Err(format!(
+                "--url must be http://host:port with no path (got {url:?})"
+            ));
         }
         Ok(HttpLevel {
             authority: authority.to_owned(),
@@ -88,6 +90,25 @@ pub struct HttpRequest {
     /// The body as hex, instead of `body`.
     #[serde(default)]
     pub body_hex: Option<String>,
+    /// The body as `count` copies of `unit`, instead of `body`.
+    #[serde(default)]
+    pub body_repeat: Option<Repeat>,
+}
+
+/// A long body written short: `count` copies of the text `unit`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// The repeated text.
+    pub unit: String,
+    /// How many copies.
+    pub count: usize,
+}
+
+impl Repeat {
+    fn bytes(&self) -> Vec<u8> {
+        self.unit.repeat(self.count).into_bytes()
+    }
 }
 
 fn default_method() -> String {
@@ -119,6 +140,9 @@ pub struct HttpExpect {
     /// The exact body, as hex.
     #[serde(default)]
     pub body_hex: Option<String>,
+    /// The exact body, as `count` copies of `unit`.
+    #[serde(default)]
+    pub body_repeat: Option<Repeat>,
     /// Text the body must contain.
     #[serde(default)]
     pub body_contains: Vec<String>,
@@ -126,6 +150,9 @@ pub struct HttpExpect {
     /// `request_id` equals the `x-request-id` header.
     #[serde(default)]
     pub error_body: bool,
+    /// The JSON error body's `error.code` (implies `error_body`).
+    #[serde(default)]
+    pub error_code: Option<String>,
 }
 
 /// A parsed HTTP response.
@@ -156,7 +183,11 @@ impl HttpResponse {
         for (name, value) in &self.headers {
             out.push_str(&format!("{name}: {}\n", String::from_utf8_lossy(value)));
         }
-        out.push_str(&format!("\nbody ({} bytes): {}", self.body.len(), render_bytes(&self.body, 600)));
+        out.push_str(&format!(
+            "\nbody ({} bytes): {}",
+            self.body.len(),
+            render_bytes(&self.body, 600)
+        ));
         out
     }
 }
@@ -164,11 +195,16 @@ impl HttpResponse {
 /// Sends `request` to `authority` and reads the whole response (the request asks the server
 /// to close the connection).
 pub fn send(authority: &str, request: &HttpRequest) -> Result<HttpResponse, String> {
-    let body = match &request.body_hex {
-        Some(hex) => parse_hex(hex)?,
-        None => request.body.clone().into_bytes(),
+    let body = match (&request.body_hex, &request.body_repeat) {
+        (Some(hex), _) => parse_hex(hex)?,
+        (None, Some(repeat)) => repeat.bytes(),
+        (None, None) => request.body.clone().into_bytes(),
     };
-    let mut bytes = format!("{} {} HTTP/1.1\r\nhost: {authority}\r\nconnection: close\r\n", request.method, request.target).into_bytes();
+    let mut bytes = format!(
+        "{} {} HTTP/1.1\r\nhost: {authority}\r\nconnection: close\r\n",
+        request.method, request.target
+    )
+    .into_bytes();
     for (name, value) in &request.headers {
         bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
@@ -177,13 +213,21 @@ pub fn send(authority: &str, request: &HttpRequest) -> Result<HttpResponse, Stri
     }
     bytes.extend_from_slice(b"\r\n");
     bytes.extend_from_slice(&body);
-    let mut stream = TcpStream::connect(authority).map_err(|error| format!("cannot connect to {authority}: {error}"))?;
-    stream.set_read_timeout(Some(READ_TIMEOUT)).map_err(|error| error.to_string())?;
-    stream.write_all(&bytes).map_err(|error| format!("sending the request: {error}"))?;
-    let mut received = Vec::new();
+    let mut stream = TcpStream::connect(authority)
+        .map_err(|error| format!("cannot connect to {authority}: {error}"))?;
     stream
-        .read_to_end(&mut received)
-        .map_err(|error| format!("reading the response ({} bytes so far): {error}", received.len()))?;
+        .set_read_timeout(Some(READ_TIMEOUT))
+        .map_err(|error| error.to_string())?;
+    stream
+        .write_all(&bytes)
+        .map_err(|error| format!("sending the request: {error}"))?;
+    let mut received = Vec::new();
+    stream.read_to_end(&mut received).map_err(|error| {
+        format!(
+            "reading the response ({} bytes so far): {error}",
+            received.len()
+        )
+    })?;
     parse_response(&received)
 }
 
@@ -193,7 +237,8 @@ pub fn parse_response(bytes: &[u8]) -> Result<HttpResponse, String> {
         .windows(4)
         .position(|window| window == b"\r\n\r\n")
         .ok_or_else(|| format!("no complete response head in {}", render_bytes(bytes, 200)))?;
-    let head = std::str::from_utf8(&bytes[..end]).map_err(|_| "the response head is not UTF-8".to_owned())?;
+    let head = std::str::from_utf8(&bytes[..end])
+        .map_err(|_| "the response head is not UTF-8".to_owned())?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default().to_owned();
     let status = status_line
@@ -203,7 +248,9 @@ pub fn parse_response(bytes: &[u8]) -> Result<HttpResponse, String> {
         .ok_or_else(|| format!("bad status line {status_line:?}"))?;
     let mut headers = Vec::new();
     for line in lines {
-        let (name, value) = line.split_once(':').ok_or_else(|| format!("bad header line {line:?}"))?;
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("bad header line {line:?}"))?;
         headers.push((name.to_owned(), value.trim().as_bytes().to_vec()));
     }
     let mut response = HttpResponse {
@@ -236,7 +283,10 @@ pub fn parse_response(bytes: &[u8]) -> Result<HttpResponse, String> {
 fn dechunk(mut bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     loop {
-        let line_end = bytes.windows(2).position(|w| w == b"\r\n").ok_or("truncated chunk size")?;
+        let line_end = bytes
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("truncated chunk size")?;
         let size_text = std::str::from_utf8(&bytes[..line_end]).map_err(|_| "bad chunk size")?;
         let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
             .map_err(|_| format!("bad chunk size {size_text:?}"))?;
@@ -254,7 +304,10 @@ fn dechunk(mut bytes: &[u8]) -> Result<Vec<u8>, String> {
 pub fn check_response(expect: &HttpExpect, response: &HttpResponse) -> Result<(), String> {
     let mut problems = Vec::new();
     if response.status != expect.status {
-        problems.push(format!("status: expected {}, got {}", expect.status, response.status));
+        problems.push(format!(
+            "status: expected {}, got {}",
+            expect.status, response.status
+        ));
     }
     let mut names: Vec<&str> = Vec::new();
     for (name, _) in &expect.headers {
@@ -271,8 +324,18 @@ pub fn check_response(expect: &HttpExpect, response: &HttpResponse) -> Result<()
             .collect();
         let got = response.values(name);
         if want != got {
-            let show = |values: &[&[u8]]| values.iter().map(|v| render_bytes(v, 200)).collect::<Vec<_>>().join(", ");
-            problems.push(format!("header {name}: expected [{}], got [{}]", show(&want), show(&got)));
+            let show = |values: &[&[u8]]| {
+                values
+                    .iter()
+                    .map(|v| render_bytes(v, 200))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            problems.push(format!(
+                "header {name}: expected [{}], got [{}]",
+                show(&want),
+                show(&got)
+            ));
         }
     }
     for name in &expect.headers_present {
@@ -286,18 +349,27 @@ pub fn check_response(expect: &HttpExpect, response: &HttpResponse) -> Result<()
         }
     }
     for (name, text) in &expect.header_contains {
-        if !response.values(name).iter().any(|value| String::from_utf8_lossy(value).contains(text.as_str())) {
+        if !response
+            .values(name)
+            .iter()
+            .any(|value| String::from_utf8_lossy(value).contains(text.as_str()))
+        {
             problems.push(format!("no header {name} containing {text:?}"));
         }
     }
-    let want_body = match (&expect.body, &expect.body_hex) {
-        (_, Some(hex)) => Some(parse_hex(hex)?),
-        (Some(text), None) => Some(text.clone().into_bytes()),
-        (None, None) => None,
+    let want_body = match (&expect.body, &expect.body_hex, &expect.body_repeat) {
+        (_, Some(hex), _) => Some(parse_hex(hex)?),
+        (_, None, Some(repeat)) => Some(repeat.bytes()),
+        (Some(text), None, None) => Some(text.clone().into_bytes()),
+        (None, None, None) => None,
     };
     if let Some(want) = want_body {
         if want != response.body {
-            problems.push(format!("body: expected {}, got {}", render_bytes(&want, 400), render_bytes(&response.body, 400)));
+            problems.push(format!(
+                "body: expected {}, got {}",
+                render_bytes(&want, 400),
+                render_bytes(&response.body, 400)
+            ));
         }
     }
     let body_text = String::from_utf8_lossy(&response.body);
@@ -306,31 +378,52 @@ pub fn check_response(expect: &HttpExpect, response: &HttpResponse) -> Result<()
             problems.push(format!("the body does not contain {text:?}"));
         }
     }
-    if expect.error_body {
-        if let Err(problem) = check_error_body(response) {
+    if expect.error_body || expect.error_code.is_some() {
+        if let Err(problem) = check_error_body(response, expect.error_code.as_deref()) {
             problems.push(problem);
         }
     }
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("{}\nthe response was:\n{}", problems.join("\n"), response.render()))
+        Err(format!(
+            "{}\nthe response was:\n{}",
+            problems.join("\n"),
+            response.render()
+        ))
     }
 }
 
-fn check_error_body(response: &HttpResponse) -> Result<(), String> {
-    let json: serde_json::Value =
-        serde_json::from_slice(&response.body).map_err(|error| format!("the error body is not JSON: {error}"))?;
-    let error = json.get("error").ok_or("the error body has no \"error\" object")?;
+fn check_error_body(response: &HttpResponse, code: Option<&str>) -> Result<(), String> {
+    if response.values("content-type").first().copied() != Some(&b"application/json"[..]) {
+        return Err("an error body needs content-type: application/json".to_owned());
+    }
+    let json: serde_json::Value = serde_json::from_slice(&response.body)
+        .map_err(|error| format!("the error body is not JSON: {error}"))?;
+    let error = json
+        .get("error")
+        .ok_or("the error body has no \"error\" object")?;
     for field in ["code", "message", "request_id"] {
         if !error.get(field).is_some_and(serde_json::Value::is_string) {
-            return Err(format!("the error body's error.{field} is missing or not a string"));
+            return Err(format!(
+                "the error body's error.{field} is missing or not a string"
+            ));
+        }
+    }
+    if let Some(code) = code {
+        if error["code"] != code {
+            return Err(format!(
+                "error.code: expected {code:?}, got {}",
+                error["code"]
+            ));
         }
     }
     let header = response.values("x-request-id");
     let id = error["request_id"].as_str().unwrap_or_default();
     if header.first().copied() != Some(id.as_bytes()) {
-        return Err(format!("error.request_id {id:?} differs from the x-request-id header"));
+        return Err(format!(
+            "error.request_id {id:?} differs from the x-request-id header"
+        ));
     }
     Ok(())
 }
@@ -343,8 +436,10 @@ pub fn cases(level: HttpLevel) -> Result<Vec<Case>, String> {
         .map(|(name, path)| {
             let level = Arc::clone(&level);
             Case::new(KIND, name, move || {
-                let text = std::fs::read_to_string(&path).map_err(|error| format!("reading {}: {error}", path.display()))?;
-                let vector: HttpVector = serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|error| format!("reading {}: {error}", path.display()))?;
+                let vector: HttpVector = serde_json::from_str(&text)
+                    .map_err(|error| format!("{}: {error}", path.display()))?;
                 let response = send(&level.authority, &vector.request)?;
                 check_response(&vector.expect, &response)
             })
@@ -359,26 +454,37 @@ mod tests {
 
     #[test]
     fn parses_chunked_and_fixed_bodies() {
-        let fixed = parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-a: 1\r\n\r\nhello").unwrap();
+        let fixed =
+            parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-a: 1\r\n\r\nhello").unwrap();
         assert_eq!((fixed.status, fixed.body.as_slice()), (200, &b"hello"[..]));
         assert_eq!(fixed.values("X-A"), vec![&b"1"[..]]);
         let chunked = parse_response(b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap();
-        assert_eq!((chunked.status, chunked.body.as_slice()), (404, &b"abcde"[..]));
+        assert_eq!(
+            (chunked.status, chunked.body.as_slice()),
+            (404, &b"abcde"[..])
+        );
     }
 
     #[test]
     fn header_expectations_compare_all_values_in_order() {
-        let response = parse_response(b"HTTP/1.1 200 OK\r\nx-rep: 1\r\nx-rep: 2\r\ncontent-length: 0\r\n\r\n").unwrap();
+        let response =
+            parse_response(b"HTTP/1.1 200 OK\r\nx-rep: 1\r\nx-rep: 2\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
         let expect = |values: &[&str]| HttpExpect {
             status: 200,
-            headers: values.iter().map(|v| ("x-rep".to_owned(), (*v).to_owned())).collect(),
+            headers: values
+                .iter()
+                .map(|v| ("x-rep".to_owned(), (*v).to_owned()))
+                .collect(),
             headers_present: vec![],
             headers_absent: vec![],
             header_contains: vec![],
             body: None,
             body_hex: None,
+            body_repeat: None,
             body_contains: vec![],
             error_body: false,
+            error_code: None,
         };
         check_response(&expect(&["1", "2"]), &response).unwrap();
         let error = check_response(&expect(&["1"]), &response).unwrap_err();

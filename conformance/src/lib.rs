@@ -34,6 +34,7 @@ pub mod diff;
 pub mod expected_failures;
 pub mod function_level;
 pub mod http_level;
+pub mod json_lint;
 pub mod messages;
 pub mod process;
 pub mod request_vectors;

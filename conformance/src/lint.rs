@@ -22,7 +22,12 @@ pub const MAX_DESCRIPTION_CHARS: usize = 120;
 
 /// The frame error names of `spec/RUNNER.md` that frame cases can expect (`frame-io` cannot
 /// happen on an in-memory stream).
-pub const FRAME_ERRORS: [&str; 4] = ["frame-truncated", "frame-bad-magic", "frame-bad-kind", "frame-too-large"];
+pub const FRAME_ERRORS: [&str; 4] = [
+    "frame-truncated",
+    "frame-bad-magic",
+    "frame-bad-kind",
+    "frame-too-large",
+];
 
 /// Every case file of a vectors directory, read and parsed, plus where the spec lives.
 #[derive(Debug, Clone)]
@@ -71,16 +76,82 @@ pub struct Lint {
 
 /// Every lint.
 pub const LINTS: &[Lint] = &[
-    Lint { name: "unique-names", run: unique_names },
-    Lint { name: "descriptions", run: descriptions },
-    Lint { name: "sections", run: sections },
-    Lint { name: "folders", run: folders },
-    Lint { name: "error-names", run: error_names },
-    Lint { name: "error-coverage", run: error_coverage },
-    Lint { name: "counts", run: counts },
-    Lint { name: "placeholders", run: placeholders },
-    Lint { name: "schema", run: schema },
+    Lint {
+        name: "unique-names",
+        run: unique_names,
+    },
+    Lint {
+        name: "descriptions",
+        run: descriptions,
+    },
+    Lint {
+        name: "sections",
+        run: sections,
+    },
+    Lint {
+        name: "folders",
+        run: folders,
+    },
+    Lint {
+        name: "error-names",
+        run: error_names,
+    },
+    Lint {
+        name: "error-coverage",
+        run: error_coverage,
+    },
+    Lint {
+        name: "counts",
+        run: counts,
+    },
+    Lint {
+        name: "placeholders",
+        run: placeholders,
+    },
+    Lint {
+        name: "schema",
+        run: schema,
+    },
+    Lint {
+        name: "readme-links",
+        run: readme_links,
+    },
 ];
+
+/// Every relative link in the vectors' `README.md` resolves: the file exists, and so does the
+/// anchor, if any.
+fn readme_links(corpus: &Corpus) -> Vec<String> {
+    let readme = corpus.vectors_dir.join("README.md");
+    let text = match std::fs::read_to_string(&readme) {
+        Ok(text) => text,
+        Err(error) => return vec![format!("cannot read {}: {error}", readme.display())],
+    };
+    let mut findings = Vec::new();
+    for (at, _) in text.match_indices("](") {
+        let rest = &text[at + 2..];
+        let Some(end) = rest.find(')') else { continue };
+        let target = &rest[..end];
+        if target.contains("://") {
+            continue;
+        }
+        let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+        let path = if file.is_empty() {
+            readme.clone()
+        } else {
+            corpus.vectors_dir.join(file)
+        };
+        if !path.exists() {
+            findings.push(format!("README.md links to {target}: no such file"));
+        } else if !anchor.is_empty() {
+            match file_anchors(&path) {
+                Ok(anchors) if anchors.contains(anchor) => {}
+                Ok(_) => findings.push(format!("README.md links to {target}: no such anchor")),
+                Err(error) => findings.push(format!("README.md links to {target}: {error}")),
+            }
+        }
+    }
+    findings
+}
 
 /// The file name of the published case format schema, in the vectors directory.
 pub const SCHEMA_FILE: &str = "case.schema.json";
@@ -98,25 +169,37 @@ fn schema(corpus: &Corpus) -> Vec<String> {
         Err(error) => return vec![format!("cannot load {}: {error}", path.display())],
     };
     let mut findings = Vec::new();
-    let names: BTreeSet<&str> = ErrorKind::ALL.iter().map(|kind| kind.name()).chain(FRAME_ERRORS).collect();
+    let names: BTreeSet<&str> = ErrorKind::ALL
+        .iter()
+        .map(|kind| kind.name())
+        .chain(FRAME_ERRORS)
+        .collect();
     let listed: BTreeSet<&str> = schema
         .pointer("/$defs/expect/properties/error/enum")
         .and_then(serde_json::Value::as_array)
         .map(|names| names.iter().filter_map(serde_json::Value::as_str).collect())
         .unwrap_or_default();
     if listed != names {
-        findings.push(format!("{SCHEMA_FILE}: the expect.error enum is {listed:?}, the spec's names are {names:?}"));
+        findings.push(format!(
+            "{SCHEMA_FILE}: the expect.error enum is {listed:?}, the spec's names are {names:?}"
+        ));
     }
     for (entry, _) in &corpus.cases {
         let value = std::fs::read_to_string(&entry.path)
             .map_err(|error| error.to_string())
-            .and_then(|text| toml::from_str::<toml::Value>(&text).map_err(|error| error.to_string()))
+            .and_then(|text| {
+                toml::from_str::<toml::Value>(&text).map_err(|error| error.to_string())
+            })
             .and_then(|value| serde_json::to_value(value).map_err(|error| error.to_string()));
         match value {
             Ok(value) => {
                 let mut errors = Vec::new();
                 validate(&schema, &schema, &value, "", &mut errors);
-                findings.extend(errors.into_iter().map(|error| format!("{}: {error}", entry.name)));
+                findings.extend(
+                    errors
+                        .into_iter()
+                        .map(|error| format!("{}: {error}", entry.name)),
+                );
             }
             Err(error) => findings.push(format!("{}: not TOML: {error}", entry.name)),
         }
@@ -142,7 +225,11 @@ fn validate(
     for (keyword, rule) in schema {
         match keyword.as_str() {
             "$schema" | "$id" | "title" | "description" | "$defs" | "$comment" => {}
-            "$ref" => match rule.as_str().and_then(|r| r.strip_prefix('#')).and_then(|r| root.pointer(r)) {
+            "$ref" => match rule
+                .as_str()
+                .and_then(|r| r.strip_prefix('#'))
+                .and_then(|r| root.pointer(r))
+            {
                 Some(target) => validate(root, target, value, at, errors),
                 None => errors.push(format!("schema: unresolvable $ref {rule}")),
             },
@@ -160,27 +247,45 @@ fn validate(
                 }
             }
             "enum" => {
-                if !rule.as_array().is_some_and(|options| options.contains(value)) {
+                if !rule
+                    .as_array()
+                    .is_some_and(|options| options.contains(value))
+                {
                     errors.push(format!("{here} must be one of {rule}, not {value}"));
                 }
             }
             "required" => {
-                for name in rule.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                for name in rule
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
                     if value.get(name).is_none() {
                         errors.push(format!("{here} lacks the required field `{name}`"));
                     }
                 }
             }
             "properties" | "additionalProperties" => {
-                let Some(object) = value.as_object() else { continue };
+                let Some(object) = value.as_object() else {
+                    continue;
+                };
                 let properties = schema.get("properties").and_then(Value::as_object);
                 for (name, item) in object {
-                    let path = if at.is_empty() { name.clone() } else { format!("{at}.{name}") };
+                    let path = if at.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{at}.{name}")
+                    };
                     match properties.and_then(|properties| properties.get(name)) {
-                        Some(sub) if keyword == "properties" => validate(root, sub, item, &path, errors),
+                        Some(sub) if keyword == "properties" => {
+                            validate(root, sub, item, &path, errors)
+                        }
                         Some(_) => {}
                         None if keyword == "additionalProperties" => match rule {
-                            Value::Bool(false) => errors.push(format!("{path} is not a field of the case format")),
+                            Value::Bool(false) => {
+                                errors.push(format!("{path} is not a field of the case format"))
+                            }
                             Value::Bool(true) => {}
                             sub => validate(root, sub, item, &path, errors),
                         },
@@ -196,7 +301,9 @@ fn validate(
             "minimum" | "maximum" | "maxLength" => {
                 let limit = rule.as_f64().unwrap_or(f64::NAN);
                 let (actual, what) = match (keyword.as_str(), value) {
-                    ("maxLength", Value::String(text)) => (text.chars().count() as f64, "characters"),
+                    ("maxLength", Value::String(text)) => {
+                        (text.chars().count() as f64, "characters")
+                    }
                     (_, Value::Number(number)) => (number.as_f64().unwrap_or(f64::NAN), "as value"),
                     _ => continue,
                 };
@@ -208,7 +315,9 @@ fn validate(
                     errors.push(format!("{here} has {actual} {what}, {keyword} is {limit}"));
                 }
             }
-            other => errors.push(format!("schema keyword `{other}` is not supported by the lint's validator")),
+            other => errors.push(format!(
+                "schema keyword `{other}` is not supported by the lint's validator"
+            )),
         }
     }
 }
@@ -233,8 +342,13 @@ fn unique_names(corpus: &Corpus) -> Vec<String> {
     }
     let mut descriptions = BTreeMap::new();
     for (entry, spec) in corpus.parsed() {
-        if let Some(other) = descriptions.insert(spec.description.trim().to_lowercase(), &entry.name) {
-            findings.push(format!("{} has the same description as {other}", entry.name));
+        if let Some(other) =
+            descriptions.insert(spec.description.trim().to_lowercase(), &entry.name)
+        {
+            findings.push(format!(
+                "{} has the same description as {other}",
+                entry.name
+            ));
         }
     }
     findings
@@ -260,7 +374,10 @@ fn descriptions(corpus: &Corpus) -> Vec<String> {
             .split(|c: char| !c.is_alphanumeric())
             .any(|word| word.eq_ignore_ascii_case("should"))
         {
-            findings.push(format!("{}: description says \"should\": {description:?}", entry.name));
+            findings.push(format!(
+                "{}: description says \"should\": {description:?}",
+                entry.name
+            ));
         }
     }
     findings
@@ -279,19 +396,29 @@ fn sections(corpus: &Corpus) -> Vec<String> {
             continue;
         };
         if file.is_empty() || file.contains("..") || file.starts_with('/') {
-            findings.push(format!("{}: section file {file:?} is not a path inside spec/", entry.name));
+            findings.push(format!(
+                "{}: section file {file:?} is not a path inside spec/",
+                entry.name
+            ));
             continue;
         }
         let known = anchors
             .entry(file.to_string())
             .or_insert_with(|| file_anchors(&corpus.spec_dir.join(file)));
         match known {
-            Err(error) => findings.push(format!("{}: section {:?}: {error}", entry.name, spec.section)),
+            Err(error) => findings.push(format!(
+                "{}: section {:?}: {error}",
+                entry.name, spec.section
+            )),
             Ok(known) if !known.contains(anchor) => findings.push(format!(
                 "{}: section {:?}: {file} has no anchor #{anchor} (it has: {})",
                 entry.name,
                 spec.section,
-                known.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                known
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
             Ok(_) => {}
         }
@@ -302,9 +429,14 @@ fn sections(corpus: &Corpus) -> Vec<String> {
 /// The anchors a spec file offers: for Markdown, the GitHub slugs of its headings (plus any
 /// `<a id="…">`/`<a name="…">`); for CDDL, the names of the rules it defines.
 pub fn file_anchors(path: &Path) -> Result<BTreeSet<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
     let cddl = path.extension().is_some_and(|ext| ext == "cddl");
-    Ok(if cddl { cddl_rules(&text) } else { markdown_anchors(&text) })
+    Ok(if cddl {
+        cddl_rules(&text)
+    } else {
+        markdown_anchors(&text)
+    })
 }
 
 fn cddl_rules(text: &str) -> BTreeSet<String> {
@@ -349,10 +481,17 @@ fn markdown_anchors(text: &str) -> BTreeSet<String> {
             }
         }
         let hashes = trimmed.bytes().take_while(|byte| *byte == b'#').count();
-        if line.starts_with('#') && (1..=6).contains(&hashes) && trimmed[hashes..].starts_with([' ', '\t']) {
+        if line.starts_with('#')
+            && (1..=6).contains(&hashes)
+            && trimmed[hashes..].starts_with([' ', '\t'])
+        {
             let base = github_slug(trimmed[hashes..].trim().trim_end_matches('#').trim());
             let count = seen.entry(base.clone()).or_insert(0);
-            anchors.insert(if *count == 0 { base.clone() } else { format!("{base}-{count}") });
+            anchors.insert(if *count == 0 {
+                base.clone()
+            } else {
+                format!("{base}-{count}")
+            });
             *count += 1;
         }
     }
@@ -393,22 +532,26 @@ fn folders(corpus: &Corpus) -> Vec<String> {
         let message = spec.message.name();
         let problem = match parts.as_slice() {
             [folder, _] if *folder == message && spec.message == MessageKind::Frame => None,
-            [folder, _] if *folder == message && spec.expects_error() => {
-                Some("a valid case has an expect.error; invalid cases go under invalid/".to_string())
-            }
+            [folder, _] if *folder == message && spec.expects_error() => Some(
+                "a valid case has an expect.error; invalid cases go under invalid/".to_string(),
+            ),
             [folder, _] if *folder == message => None,
             ["invalid", folder, _] if *folder == message && spec.message != MessageKind::Frame => {
                 match &spec.expect.error {
                     None => Some("a case under invalid/ needs expect.error".to_string()),
-                    Some(error) if !stem.starts_with(error.as_str()) => {
-                        Some(format!("the name of an invalid case starts with its error ({error})"))
-                    }
+                    Some(error) if !stem.starts_with(error.as_str()) => Some(format!(
+                        "the name of an invalid case starts with its error ({error})"
+                    )),
                     Some(_) => None,
                 }
             }
             _ => Some(format!(
                 "a {message} case belongs in {message}/{}",
-                if spec.message == MessageKind::Frame { "" } else { " or invalid/<message>/" }
+                if spec.message == MessageKind::Frame {
+                    ""
+                } else {
+                    " or invalid/<message>/"
+                }
             )),
         };
         if let Some(problem) = problem {
@@ -423,13 +566,19 @@ fn folders(corpus: &Corpus) -> Vec<String> {
 fn error_names(corpus: &Corpus) -> Vec<String> {
     let mut findings = Vec::new();
     for (entry, spec) in corpus.parsed() {
-        let Some(error) = &spec.expect.error else { continue };
+        let Some(error) = &spec.expect.error else {
+            continue;
+        };
         let known = match spec.message {
             MessageKind::Frame => FRAME_ERRORS.contains(&error.as_str()),
             _ => ErrorKind::from_name(error).is_some(),
         };
         if !known {
-            findings.push(format!("{}: expect.error {error:?} is not a {} error name", entry.name, spec.message.name()));
+            findings.push(format!(
+                "{}: expect.error {error:?} is not a {} error name",
+                entry.name,
+                spec.message.name()
+            ));
         }
     }
     findings
@@ -453,7 +602,9 @@ fn error_coverage(corpus: &Corpus) -> Vec<String> {
 /// The suite has at least [`MIN_VALID`] valid and [`MIN_INVALID`] invalid message cases and
 /// [`MIN_TOTAL`] case files in all.
 fn counts(corpus: &Corpus) -> Vec<String> {
-    let messages = corpus.parsed().filter(|(_, spec)| spec.message != MessageKind::Frame);
+    let messages = corpus
+        .parsed()
+        .filter(|(_, spec)| spec.message != MessageKind::Frame);
     let (invalid, valid): (Vec<_>, Vec<_>) = messages.partition(|(_, spec)| spec.expects_error());
     let mut findings = Vec::new();
     for (what, have, need) in [
@@ -479,10 +630,16 @@ fn placeholders(corpus: &Corpus) -> Vec<String> {
         for frame in spec.input.frames.iter().flatten() {
             texts.push(&frame.payload);
         }
-        let used: BTreeSet<String> = texts.iter().flat_map(|text| vectors::placeholders(text)).collect();
+        let used: BTreeSet<String> = texts
+            .iter()
+            .flat_map(|text| vectors::placeholders(text))
+            .collect();
         for name in spec.repeat.keys().chain(spec.input.raw.keys()) {
             if !used.contains(name) {
-                findings.push(format!("{}: `{name}` is declared but `${{{name}}}` is never used", entry.name));
+                findings.push(format!(
+                    "{}: `{name}` is declared but `${{{name}}}` is never used",
+                    entry.name
+                ));
             }
         }
         let in_canonical: BTreeSet<String> = spec
@@ -493,8 +650,16 @@ fn placeholders(corpus: &Corpus) -> Vec<String> {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        for name in spec.input.raw.keys().filter(|name| in_canonical.contains(*name)) {
-            findings.push(format!("{}: raw splice `{name}` used in expect.canonical", entry.name));
+        for name in spec
+            .input
+            .raw
+            .keys()
+            .filter(|name| in_canonical.contains(*name))
+        {
+            findings.push(format!(
+                "{}: raw splice `{name}` used in expect.canonical",
+                entry.name
+            ));
         }
     }
     findings
@@ -504,12 +669,17 @@ fn placeholders(corpus: &Corpus) -> Vec<String> {
 mod tests {
     use super::*;
 
-    const SPEC_MD: &str = "# Profile\n\n## Decoder errors\n\n```\n## not a heading\n```\n\n## Limits\n## Limits\n";
+    const SPEC_MD: &str =
+        "# Profile\n\n## Decoder errors\n\n```\n## not a heading\n```\n\n## Limits\n## Limits\n";
 
     fn spec_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("PROFILE.md"), SPEC_MD).unwrap();
-        std::fs::write(dir.path().join("wire.cddl"), "fezz-error = {\n  0: tstr,\n}\nheaders = [* header]\n").unwrap();
+        std::fs::write(
+            dir.path().join("wire.cddl"),
+            "fezz-error = {\n  0: tstr,\n}\nheaders = [* header]\n",
+        )
+        .unwrap();
         dir
     }
 
@@ -539,11 +709,19 @@ mod tests {
     #[test]
     fn anchors_follow_github() {
         let anchors = markdown_anchors(SPEC_MD);
-        let expected: BTreeSet<String> = ["profile", "decoder-errors", "limits", "limits-1"].map(String::from).into();
+        let expected: BTreeSet<String> = ["profile", "decoder-errors", "limits", "limits-1"]
+            .map(String::from)
+            .into();
         assert_eq!(anchors, expected);
-        assert_eq!(github_slug("`too-large`: Sizes & [limits](x.md#y)"), "too-large-sizes--limits");
+        assert_eq!(
+            github_slug("`too-large`: Sizes & [limits](x.md#y)"),
+            "too-large-sizes--limits"
+        );
         let rules = cddl_rules("fezz-error = {\n  0: tstr,\n}\nheaders = [* header]\nopt //= 1\n");
-        assert!(rules.contains("fezz-error") && rules.contains("headers") && rules.contains("opt"), "{rules:?}");
+        assert!(
+            rules.contains("fezz-error") && rules.contains("headers") && rules.contains("opt"),
+            "{rules:?}"
+        );
     }
 
     #[test]
@@ -552,11 +730,24 @@ mod tests {
         let corpus = corpus(
             dir.path(),
             vec![
-                case("invalid/error/missing-key-a.toml", &invalid("PROFILE.md#decoder-errors", "no code")),
-                case("invalid/error/missing-key-b.toml", &invalid("wire.cddl#fezz-error", "no message")),
+                case(
+                    "invalid/error/missing-key-a.toml",
+                    &invalid("PROFILE.md#decoder-errors", "no code"),
+                ),
+                case(
+                    "invalid/error/missing-key-b.toml",
+                    &invalid("wire.cddl#fezz-error", "no message"),
+                ),
             ],
         );
-        for lint in ["unique-names", "descriptions", "sections", "folders", "error-names", "placeholders"] {
+        for lint in [
+            "unique-names",
+            "descriptions",
+            "sections",
+            "folders",
+            "error-names",
+            "placeholders",
+        ] {
             let lint = LINTS.iter().find(|l| l.name == lint).unwrap();
             assert_eq!((lint.run)(&corpus), Vec::<String>::new(), "{}", lint.name);
         }
@@ -568,8 +759,14 @@ mod tests {
         let corpus = corpus(
             dir.path(),
             vec![
-                case("invalid/error/missing-key-a.toml", &invalid("PROFILE.md#limits", "same")),
-                case("invalid/error/Missing-Key-A.toml", &invalid("PROFILE.md#limits", "same")),
+                case(
+                    "invalid/error/missing-key-a.toml",
+                    &invalid("PROFILE.md#limits", "same"),
+                ),
+                case(
+                    "invalid/error/Missing-Key-A.toml",
+                    &invalid("PROFILE.md#limits", "same"),
+                ),
             ],
         );
         let findings = unique_names(&corpus);
@@ -583,10 +780,22 @@ mod tests {
         let corpus = corpus(
             dir.path(),
             vec![
-                case("invalid/error/missing-key-a.toml", &invalid("PROFILE.md", "a")),
-                case("invalid/error/missing-key-b.toml", &invalid("NOPE.md#limits", "b")),
-                case("invalid/error/missing-key-c.toml", &invalid("PROFILE.md#not-there", "c")),
-                case("invalid/error/missing-key-d.toml", &invalid("wire.cddl#fezz-request", "d")),
+                case(
+                    "invalid/error/missing-key-a.toml",
+                    &invalid("PROFILE.md", "a"),
+                ),
+                case(
+                    "invalid/error/missing-key-b.toml",
+                    &invalid("NOPE.md#limits", "b"),
+                ),
+                case(
+                    "invalid/error/missing-key-c.toml",
+                    &invalid("PROFILE.md#not-there", "c"),
+                ),
+                case(
+                    "invalid/error/missing-key-d.toml",
+                    &invalid("wire.cddl#fezz-request", "d"),
+                ),
             ],
         );
         let findings = sections(&corpus);
@@ -604,8 +813,14 @@ mod tests {
         let corpus = corpus(
             dir.path(),
             vec![
-                case("invalid/error/missing-key-a.toml", &invalid("PROFILE.md#limits", "the decoder should reject it")),
-                case("invalid/error/missing-key-b.toml", &invalid("PROFILE.md#limits", &long)),
+                case(
+                    "invalid/error/missing-key-a.toml",
+                    &invalid("PROFILE.md#limits", "the decoder should reject it"),
+                ),
+                case(
+                    "invalid/error/missing-key-b.toml",
+                    &invalid("PROFILE.md#limits", &long),
+                ),
             ],
         );
         assert_eq!(descriptions(&corpus).len(), 2);
@@ -623,27 +838,50 @@ mod tests {
         );
         assert_eq!(error_names(&corpus).len(), 1);
         let uncovered = error_coverage(&corpus);
-        assert_eq!(uncovered.len(), ErrorKind::ALL.len() + FRAME_ERRORS.len(), "{uncovered:?}");
+        assert_eq!(
+            uncovered.len(),
+            ErrorKind::ALL.len() + FRAME_ERRORS.len(),
+            "{uncovered:?}"
+        );
         assert!(counts(&corpus).len() == 3);
     }
 
     #[test]
     fn files_that_break_the_schema_are_found() {
         let dir = spec_dir();
-        let published = std::fs::read_to_string(crate::vectors::default_dir().join(SCHEMA_FILE)).unwrap();
+        let published =
+            std::fs::read_to_string(crate::vectors::default_dir().join(SCHEMA_FILE)).unwrap();
         std::fs::write(dir.path().join(SCHEMA_FILE), published).unwrap();
         let good = invalid("PROFILE.md#limits", "a");
-        let bad = good.replace("[expect]", "[expect]\nofset = 3").replace("message = \"error\"", "message = \"eror\"");
+        let bad = good
+            .replace("[expect]", "[expect]\nofset = 3")
+            .replace("message = \"error\"", "message = \"eror\"");
         let mut cases = Vec::new();
-        for (name, text) in [("invalid/error/missing-key-a.toml", &good), ("invalid/error/missing-key-b.toml", &bad)] {
+        for (name, text) in [
+            ("invalid/error/missing-key-a.toml", &good),
+            ("invalid/error/missing-key-b.toml", &bad),
+        ] {
             let path = dir.path().join(name.replace('/', "-"));
             std::fs::write(&path, text).unwrap();
-            cases.push((Entry { name: name.into(), path }, Spec::parse(text)));
+            cases.push((
+                Entry {
+                    name: name.into(),
+                    path,
+                },
+                Spec::parse(text),
+            ));
         }
         let findings = schema(&corpus(dir.path(), cases));
         assert_eq!(findings.len(), 2, "{findings:#?}");
-        assert!(findings.iter().all(|finding| finding.starts_with("invalid/error/missing-key-b.toml")));
-        assert!(findings.iter().any(|finding| finding.contains("expect.ofset is not a field")), "{findings:#?}");
+        assert!(findings
+            .iter()
+            .all(|finding| finding.starts_with("invalid/error/missing-key-b.toml")));
+        assert!(
+            findings
+                .iter()
+                .any(|finding| finding.contains("expect.ofset is not a field")),
+            "{findings:#?}"
+        );
     }
 
     #[test]
@@ -652,9 +890,18 @@ mod tests {
         let corpus = corpus(
             dir.path(),
             vec![
-                case("error/missing-key-a.toml", &invalid("PROFILE.md#limits", "a")),
-                case("invalid/error/truncated-b.toml", &invalid("PROFILE.md#limits", "b")),
-                case("invalid/request/missing-key-c.toml", &invalid("PROFILE.md#limits", "c")),
+                case(
+                    "error/missing-key-a.toml",
+                    &invalid("PROFILE.md#limits", "a"),
+                ),
+                case(
+                    "invalid/error/truncated-b.toml",
+                    &invalid("PROFILE.md#limits", "b"),
+                ),
+                case(
+                    "invalid/request/missing-key-c.toml",
+                    &invalid("PROFILE.md#limits", "c"),
+                ),
             ],
         );
         assert_eq!(folders(&corpus).len(), 3, "{:#?}", folders(&corpus));

@@ -24,6 +24,7 @@ use fezz_conformance::codec::{self, Reference};
 use fezz_conformance::expected_failures::{into_trials, Case, ExpectedFailures};
 use fezz_conformance::function_level::{self, FunctionLevel};
 use fezz_conformance::http_level::{self, HttpLevel};
+use fezz_conformance::json_lint;
 use fezz_conformance::lint::{Corpus, LINTS};
 use fezz_conformance::process::{self, RunnerCommand};
 use fezz_conformance::runner_level::{self, RunnerLevel};
@@ -93,7 +94,9 @@ fn parse_args() -> anyhow::Result<Option<Options>> {
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy().into_owned();
         let (flag, inline) = match text.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
             _ => (text.clone(), None),
         };
         let mut value = |name: &str| -> anyhow::Result<String> {
@@ -114,10 +117,14 @@ fn parse_args() -> anyhow::Result<Option<Options>> {
             "--fixture" => options.fixture = Some(value("--fixture")?.into()),
             "--function" => options.function = Some(value("--function")?.into()),
             "--url" => options.url = Some(value("--url")?),
-            "--expected-failures" => options.expected_failures = Some(value("--expected-failures")?.into()),
+            "--expected-failures" => {
+                options.expected_failures = Some(value("--expected-failures")?.into())
+            }
             "--vectors" => options.vectors = Some(value("--vectors")?.into()),
             "--golden" => options.golden = Some(value("--golden")?.into()),
-            "codec" | "runner" | "function" | "http" if options.level.is_empty() => options.level = text,
+            "codec" | "runner" | "function" | "http" if options.level.is_empty() => {
+                options.level = text
+            }
             _ => options.libtest.push(arg),
         }
     }
@@ -133,7 +140,10 @@ fn run() -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let args = Arguments::from_iter(&options.libtest);
-    let vectors_dir = options.vectors.clone().unwrap_or_else(artifacts::default_vectors_dir);
+    let vectors_dir = options
+        .vectors
+        .clone()
+        .unwrap_or_else(artifacts::default_vectors_dir);
     let expected = match &options.expected_failures {
         Some(path) => ExpectedFailures::load(path).map_err(anyhow::Error::msg)?,
         None => ExpectedFailures::default(),
@@ -151,21 +161,31 @@ fn run() -> anyhow::Result<ExitCode> {
                 None => artifacts::default_fixture().map_err(anyhow::Error::msg)?,
             };
             let bless = std::env::var_os("FEZZ_BLESS").is_some_and(|value| value == "1");
-            if bless && fixture.file_name().is_none_or(|name| name != artifacts::RUST_FIXTURE) {
+            if bless
+                && fixture
+                    .file_name()
+                    .is_none_or(|name| name != artifacts::RUST_FIXTURE)
+            {
                 bail!("FEZZ_BLESS=1 rewrites the golden files, which hold the Rust fixture's answers; run it with the default fixture");
             }
             let level = RunnerLevel {
                 runner,
                 fixture: absolute(&fixture)?,
                 vectors_dir,
-                golden_dir: options.golden.clone().unwrap_or_else(artifacts::default_golden_dir),
+                golden_dir: options
+                    .golden
+                    .clone()
+                    .unwrap_or_else(artifacts::default_golden_dir),
                 bless,
             };
             runner_level::cases(level).map_err(anyhow::Error::msg)?
         }
         "function" => {
             process::become_subreaper().context("becoming the child subreaper")?;
-            let function = options.function.as_ref().context("the function level needs --function <lib>")?;
+            let function = options
+                .function
+                .as_ref()
+                .context("the function level needs --function <lib>")?;
             let level = FunctionLevel {
                 runner,
                 function: absolute(function)?,
@@ -174,8 +194,12 @@ fn run() -> anyhow::Result<ExitCode> {
             function_level::cases(level).map_err(anyhow::Error::msg)?
         }
         "http" => {
-            let url = options.url.as_ref().context("the http level needs --url http://HOST:PORT")?;
-            http_level::cases(HttpLevel::from_url(url, vectors_dir).map_err(anyhow::Error::msg)?).map_err(anyhow::Error::msg)?
+            let url = options
+                .url
+                .as_ref()
+                .context("the http level needs --url http://HOST:PORT")?;
+            http_level::cases(HttpLevel::from_url(url, vectors_dir).map_err(anyhow::Error::msg)?)
+                .map_err(anyhow::Error::msg)?
         }
         level => unreachable!("parse_args accepts only known levels, not {level}"),
     };
@@ -191,12 +215,15 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
 
 /// The codec level: every case file against the reference codec, then the vector lints.
 fn codec_cases(vectors_dir: &Path) -> anyhow::Result<Vec<Case>> {
-    let entries = vectors::discover(vectors_dir).with_context(|| format!("listing {}", vectors_dir.display()))?;
+    let entries = vectors::discover(vectors_dir)
+        .with_context(|| format!("listing {}", vectors_dir.display()))?;
     let mut cases: Vec<Case> = entries
         .into_iter()
         .map(|entry| {
             Case::new("codec", entry.name.clone(), move || {
-                let case = entry.load().map_err(|error| format!("{}: {error}", entry.path.display()))?;
+                let case = entry
+                    .load()
+                    .map_err(|error| format!("{}: {error}", entry.path.display()))?;
                 codec::check(&Reference, &case).map_err(|failure| failure.to_string())
             })
         })
@@ -222,5 +249,18 @@ fn codec_cases(vectors_dir: &Path) -> anyhow::Result<Vec<Case>> {
             cases.push(Case::new("codec", "lint/load", move || Err(message)));
         }
     }
+    let (vectors, spec) = (vectors_dir.to_path_buf(), spec_dir.clone());
+    cases.push(Case::new(
+        "codec",
+        "lint/runner-and-http-vectors",
+        move || {
+            let findings = json_lint::lint(&vectors, &spec);
+            if findings.is_empty() {
+                Ok(())
+            } else {
+                Err(findings.join("\n"))
+            }
+        },
+    ));
     Ok(cases)
 }

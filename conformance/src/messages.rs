@@ -7,7 +7,10 @@
 
 use cbor_diag::{ByteString, DataItem, IntegerWidth, TextString};
 use fezz_abi::frame::{split_frame, write_frame, FrameKind};
-use fezz_abi::{decode_error, decode_response, encode_request, encode_response, Header, Request, RequestContext, Response, WireError};
+use fezz_abi::{
+    decode_error, decode_response, encode_request, encode_response, Header, Request,
+    RequestContext, Response, WireError,
+};
 use serde::Deserialize;
 
 use crate::diff::line_diff;
@@ -121,10 +124,12 @@ impl ResponseSpec {
                 .map(|(name, value)| Header::new(name.clone(), value.as_bytes()))
                 .collect(),
             body: self.body.clone().into_bytes(),
-            error: self
-                .error
-                .as_ref()
-                .map(|error| WireError::new(error.code.clone(), error.message.clone().unwrap_or_default())),
+            error: self.error.as_ref().map(|error| {
+                WireError::new(
+                    error.code.clone(),
+                    error.message.clone().unwrap_or_default(),
+                )
+            }),
         }
     }
 }
@@ -201,12 +206,23 @@ pub fn preview(bytes: &[u8]) -> String {
 /// Compares the frames on stdout with the expected ones; `Err` holds a readable diff.
 pub fn check_frames(expected: &[ExpectedFrame], actual: &[StdoutFrame]) -> Result<(), String> {
     let matches = expected.len() == actual.len()
-        && expected.iter().zip(actual).all(|(expected, actual)| frame_matches(expected, actual));
+        && expected
+            .iter()
+            .zip(actual)
+            .all(|(expected, actual)| frame_matches(expected, actual));
     if matches {
         return Ok(());
     }
-    let expected_text = expected.iter().map(render_expected).collect::<Vec<_>>().join("\n");
-    let actual_text = actual.iter().map(render_frame).collect::<Vec<_>>().join("\n");
+    let expected_text = expected
+        .iter()
+        .map(render_expected)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let actual_text = actual
+        .iter()
+        .map(render_frame)
+        .collect::<Vec<_>>()
+        .join("\n");
     Err(format!(
         "stdout frames differ from the expected ones ({} expected, {} written)\n--- expected\n+++ actual\n{}",
         expected.len(),
@@ -220,13 +236,24 @@ fn frame_matches(expected: &ExpectedFrame, actual: &StdoutFrame) -> bool {
         (ExpectedFrame::Response(expected), StdoutFrame::Response(actual)) => {
             let mut want = expected.to_response();
             // An expected error without a message matches any message.
-            if let (Some(want_error), Some(actual_error), None) = (&mut want.error, &actual.error, expected.error.as_ref().and_then(|error| error.message.as_ref())) {
+            if let (Some(want_error), Some(actual_error), None) = (
+                &mut want.error,
+                &actual.error,
+                expected
+                    .error
+                    .as_ref()
+                    .and_then(|error| error.message.as_ref()),
+            ) {
                 want_error.message = actual_error.message.clone();
             }
             want == *actual
         }
         (ExpectedFrame::Error(expected), StdoutFrame::Error(actual)) => {
-            expected.code == actual.code && expected.message.as_ref().is_none_or(|message| *message == actual.message)
+            expected.code == actual.code
+                && expected
+                    .message
+                    .as_ref()
+                    .is_none_or(|message| *message == actual.message)
         }
         _ => false,
     }
@@ -234,9 +261,14 @@ fn frame_matches(expected: &ExpectedFrame, actual: &StdoutFrame) -> bool {
 
 fn render_expected(frame: &ExpectedFrame) -> String {
     match frame {
-        ExpectedFrame::Response(response) => render_frame(&StdoutFrame::Response(response.to_response())),
+        ExpectedFrame::Response(response) => {
+            render_frame(&StdoutFrame::Response(response.to_response()))
+        }
         ExpectedFrame::Error(error) => match &error.message {
-            Some(message) => format!("error frame\n  code: {}\n  message: {message:?}", error.code),
+            Some(message) => format!(
+                "error frame\n  code: {}\n  message: {message:?}",
+                error.code
+            ),
             None => format!("error frame\n  code: {}\n  message: (any)", error.code),
         },
     }
@@ -246,7 +278,10 @@ fn render_expected(frame: &ExpectedFrame) -> String {
 pub fn render_frame(frame: &StdoutFrame) -> String {
     match frame {
         StdoutFrame::Response(response) => format!("response frame\n{}", render_response(response)),
-        StdoutFrame::Error(error) => format!("error frame\n  code: {}\n  message: {:?}", error.code, error.message),
+        StdoutFrame::Error(error) => format!(
+            "error frame\n  code: {}\n  message: {:?}",
+            error.code, error.message
+        ),
     }
 }
 
@@ -254,9 +289,17 @@ pub fn render_frame(frame: &StdoutFrame) -> String {
 pub fn render_response(response: &Response) -> String {
     let mut out = format!("  status: {}\n", response.status);
     for header in &response.headers {
-        out.push_str(&format!("  header: {}: {}\n", header.name, render_bytes(&header.value, 200)));
+        out.push_str(&format!(
+            "  header: {}: {}\n",
+            header.name,
+            render_bytes(&header.value, 200)
+        ));
     }
-    out.push_str(&format!("  body ({} bytes): {}\n", response.body.len(), render_bytes(&response.body, 400)));
+    out.push_str(&format!(
+        "  body ({} bytes): {}\n",
+        response.body.len(),
+        render_bytes(&response.body, 400)
+    ));
     match &response.error {
         Some(error) => out.push_str(&format!("  error: {} / {:?}", error.code, error.message)),
         None => out.push_str("  error: none"),
@@ -269,7 +312,11 @@ pub fn render_bytes(bytes: &[u8], limit: usize) -> String {
     if bytes.len() <= limit {
         format!("\"{}\"", bytes.escape_ascii())
     } else {
-        format!("\"{}\"… ({} more bytes)", bytes[..limit].escape_ascii(), bytes.len() - limit)
+        format!(
+            "\"{}\"… ({} more bytes)",
+            bytes[..limit].escape_ascii(),
+            bytes.len() - limit
+        )
     }
 }
 
@@ -288,16 +335,31 @@ pub fn response_diag(response: &Response) -> String {
 /// `item` with every recorded encoding width forgotten, so diag shows plain values.
 pub fn without_widths(item: DataItem) -> DataItem {
     match item {
-        DataItem::Integer { value, .. } => DataItem::Integer { value, bitwidth: IntegerWidth::Unknown },
-        DataItem::Negative { value, .. } => DataItem::Negative { value, bitwidth: IntegerWidth::Unknown },
-        DataItem::ByteString(ByteString { data, .. }) => DataItem::ByteString(ByteString { data, bitwidth: IntegerWidth::Unknown }),
-        DataItem::TextString(TextString { data, .. }) => DataItem::TextString(TextString { data, bitwidth: IntegerWidth::Unknown }),
+        DataItem::Integer { value, .. } => DataItem::Integer {
+            value,
+            bitwidth: IntegerWidth::Unknown,
+        },
+        DataItem::Negative { value, .. } => DataItem::Negative {
+            value,
+            bitwidth: IntegerWidth::Unknown,
+        },
+        DataItem::ByteString(ByteString { data, .. }) => DataItem::ByteString(ByteString {
+            data,
+            bitwidth: IntegerWidth::Unknown,
+        }),
+        DataItem::TextString(TextString { data, .. }) => DataItem::TextString(TextString {
+            data,
+            bitwidth: IntegerWidth::Unknown,
+        }),
         DataItem::Array { data, .. } => DataItem::Array {
             data: data.into_iter().map(without_widths).collect(),
             bitwidth: Some(IntegerWidth::Unknown),
         },
         DataItem::Map { data, .. } => DataItem::Map {
-            data: data.into_iter().map(|(key, value)| (without_widths(key), without_widths(value))).collect(),
+            data: data
+                .into_iter()
+                .map(|(key, value)| (without_widths(key), without_widths(value)))
+                .collect(),
             bitwidth: Some(IntegerWidth::Unknown),
         },
         DataItem::Tag { tag, value, .. } => DataItem::Tag {
@@ -310,7 +372,11 @@ pub fn without_widths(item: DataItem) -> DataItem {
 }
 
 /// Compares two responses; `Err` holds a decoded-field diff and a diagnostic-notation diff.
-pub fn compare_responses(expected: &Response, actual: &Response, expected_label: &str) -> Result<(), String> {
+pub fn compare_responses(
+    expected: &Response,
+    actual: &Response,
+    expected_label: &str,
+) -> Result<(), String> {
     if expected == actual {
         return Ok(());
     }
@@ -329,8 +395,16 @@ mod tests {
     fn parses_frames_and_rejects_noise() {
         let response = Response::text(200, "hi");
         let mut stdout = Vec::new();
-        write_frame(&mut stdout, FrameKind::Response, &encode_response(&response).unwrap()).unwrap();
-        assert_eq!(parse_stdout(&stdout).unwrap(), vec![StdoutFrame::Response(response)]);
+        write_frame(
+            &mut stdout,
+            FrameKind::Response,
+            &encode_response(&response).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            parse_stdout(&stdout).unwrap(),
+            vec![StdoutFrame::Response(response)]
+        );
         stdout.extend_from_slice(b"fixture noise\n");
         let error = parse_stdout(&stdout).unwrap_err();
         assert!(error.contains("not a sequence of frames"), "{error}");
@@ -342,10 +416,16 @@ mod tests {
             code: "function-failed".into(),
             message: None,
         })];
-        let actual = [StdoutFrame::Error(WireError::new("function-failed", "whatever"))];
+        let actual = [StdoutFrame::Error(WireError::new(
+            "function-failed",
+            "whatever",
+        ))];
         check_frames(&expected, &actual).unwrap();
         let wrong = [StdoutFrame::Error(WireError::new("panic", "whatever"))];
         let diff = check_frames(&expected, &wrong).unwrap_err();
-        assert!(diff.contains("- error frame") || diff.contains("-   code: function-failed"), "{diff}");
+        assert!(
+            diff.contains("- error frame") || diff.contains("-   code: function-failed"),
+            "{diff}"
+        );
     }
 }

@@ -207,8 +207,14 @@ pub fn run(
         // The runner may exit before reading everything (EPIPE); that is its business.
         let _ = input.write_all(&stdin);
     });
-    let stdout = Collector::start(child.stdout.take().expect("stdout is piped"), MAX_CAPTURED_STDOUT);
-    let stderr = Collector::start(child.stderr.take().expect("stderr is piped"), MAX_CAPTURED_STDERR);
+    let stdout = Collector::start(
+        child.stdout.take().expect("stdout is piped"),
+        MAX_CAPTURED_STDOUT,
+    );
+    let stderr = Collector::start(
+        child.stderr.take().expect("stderr is piped"),
+        MAX_CAPTURED_STDERR,
+    );
 
     let (status, timed_out) = wait_with_timeout(&mut child, pgid, timeout)?;
     let elapsed = started.elapsed();
@@ -224,7 +230,11 @@ pub fn run(
     })
 }
 
-fn wait_with_timeout(child: &mut Child, pgid: i32, timeout: Duration) -> io::Result<(ExitStatus, bool)> {
+fn wait_with_timeout(
+    child: &mut Child,
+    pgid: i32,
+    timeout: Duration,
+) -> io::Result<(ExitStatus, bool)> {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(1);
     loop {
@@ -300,7 +310,11 @@ fn live_members(pgid: i32) -> Vec<Leftover> {
     };
     let mut members = Vec::new();
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<i32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -357,7 +371,10 @@ impl Collector {
     /// group may still hold it open, and then we take what arrived.
     fn finish(self) -> Vec<u8> {
         let _ = self.done.recv_timeout(Duration::from_secs(2));
-        let bytes = self.bytes.lock().unwrap_or_else(|poison| poison.into_inner());
+        let bytes = self
+            .bytes
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         bytes.clone()
     }
 }
@@ -378,7 +395,10 @@ mod tests {
     fn runner_command_splits_words_unless_a_file() {
         let command = RunnerCommand::parse("python3 runner.py --flag");
         assert_eq!(command.program, "python3");
-        assert_eq!(command.args, vec![OsString::from("runner.py"), OsString::from("--flag")]);
+        assert_eq!(
+            command.args,
+            vec![OsString::from("runner.py"), OsString::from("--flag")]
+        );
         assert_eq!(RunnerCommand::parse("/bin/sh").args, Vec::<OsString>::new());
     }
 
@@ -387,9 +407,19 @@ mod tests {
         become_subreaper().unwrap();
         let shell = RunnerCommand {
             program: "sh".into(),
-            args: vec!["-c".into(), "sleep 30 >/dev/null 2>&1 </dev/null & exit 0".into()],
+            args: vec![
+                "-c".into(),
+                "sleep 30 >/dev/null 2>&1 </dev/null & exit 0".into(),
+            ],
         };
-        let outcome = run(&shell, Path::new("ignored"), Vec::new(), Duration::from_secs(5), &[]).unwrap();
+        let outcome = run(
+            &shell,
+            Path::new("ignored"),
+            Vec::new(),
+            Duration::from_secs(5),
+            &[],
+        )
+        .unwrap();
         assert_eq!(outcome.status.code(), Some(0));
         assert_eq!(outcome.leftovers.len(), 1, "{:?}", outcome.leftovers);
         assert_eq!(outcome.leftovers[0].name, "sleep");
@@ -402,7 +432,14 @@ mod tests {
             program: "sh".into(),
             args: vec!["-c".into(), "sleep 30; echo".into()],
         };
-        let outcome = run(&shell, Path::new("x"), Vec::new(), Duration::from_millis(200), &[]).unwrap();
+        let outcome = run(
+            &shell,
+            Path::new("x"),
+            Vec::new(),
+            Duration::from_millis(200),
+            &[],
+        )
+        .unwrap();
         assert!(outcome.timed_out);
         assert!(outcome.leftovers.is_empty(), "{:?}", outcome.leftovers);
         assert_eq!(outcome.status.signal(), Some(libc::SIGKILL));

@@ -4,15 +4,15 @@
 
 use std::path::Path;
 
-use crate::vectors::{self, Expected, MessageKind};
+use crate::vectors::{self, Entry, MessageKind};
 
-/// A vector file that holds a valid request.
+/// A vector file that holds a valid request. Listing is cheap (the TOML is parsed, the diag
+/// is not expanded); [`RequestVectorFile::cases`] does the expansion, inside the trial.
 #[derive(Debug, Clone)]
 pub struct RequestVectorFile {
-    /// The vector's name: its path relative to `spec/vectors/`, e.g. `request/minimal.toml`.
+    /// The vector's name: its path relative to `spec/vectors/`, e.g. `request/minimal-get.toml`.
     pub path: String,
-    /// The requests it gives (one per case file today).
-    pub cases: Vec<RequestCase>,
+    entry: Entry,
 }
 
 /// One request of a vector file.
@@ -24,20 +24,34 @@ pub struct RequestCase {
     pub bytes: Vec<u8>,
 }
 
-/// Every valid request vector under `dir`, sorted by name. Files that do not load are an error
-/// (the codec level reports them in detail).
+impl RequestVectorFile {
+    /// Expands the file into its requests (one per case file today).
+    pub fn cases(&self) -> Result<Vec<RequestCase>, String> {
+        let case = self
+            .entry
+            .load()
+            .map_err(|error| format!("{}: {error}", self.path))?;
+        Ok(vec![RequestCase {
+            name: self.path.clone(),
+            bytes: case.input,
+        }])
+    }
+}
+
+/// Every valid request vector under `dir`, sorted by name. A file that does not parse is an
+/// error (the codec level reports it in detail).
 pub fn load(dir: &Path) -> Result<Vec<RequestVectorFile>, String> {
-    let entries = vectors::discover(dir).map_err(|error| format!("cannot list the vectors in {}: {error}", dir.display()))?;
+    let entries = vectors::discover(dir)
+        .map_err(|error| format!("cannot list the vectors in {}: {error}", dir.display()))?;
     let mut files = Vec::new();
     for entry in entries {
-        let case = entry.load().map_err(|error| format!("{}: {error}", entry.name))?;
-        if case.message == MessageKind::Request && matches!(case.expected, Expected::Valid { .. }) {
+        let spec = entry
+            .read()
+            .map_err(|error| format!("{}: {error}", entry.name))?;
+        if spec.message == MessageKind::Request && !spec.expects_error() {
             files.push(RequestVectorFile {
                 path: entry.name.clone(),
-                cases: vec![RequestCase {
-                    name: entry.name,
-                    bytes: case.input,
-                }],
+                entry,
             });
         }
     }

@@ -25,7 +25,10 @@ use serde::Deserialize;
 use crate::artifacts;
 use crate::diff::line_diff;
 use crate::expected_failures::Case;
-use crate::messages::{check_frames, encode_request_frame, parse_stdout, request_frame, response_diag, ExpectedFrame, RequestSpec, StdoutFrame};
+use crate::messages::{
+    check_frames, encode_request_frame, parse_stdout, request_frame, response_diag, ExpectedFrame,
+    RequestSpec, StdoutFrame,
+};
 use crate::process::{self, signal_number, RunOutcome, RunnerCommand};
 use crate::request_vectors::{self, RequestVectorFile};
 
@@ -119,7 +122,9 @@ impl RunnerVector {
             + usize::from(vector.expect.signal.is_some())
             + usize::from(vector.expect.killed_after_timeout);
         if outcomes != 1 {
-            return Err("expect must give exactly one of exit, signal, killed_after_timeout".to_owned());
+            return Err(
+                "expect must give exactly one of exit, signal, killed_after_timeout".to_owned(),
+            );
         }
         if let Some(signal) = &vector.expect.signal {
             signal_number(signal).ok_or_else(|| format!("unknown signal {signal}"))?;
@@ -138,7 +143,8 @@ impl RunnerVector {
                     bytes.extend(encode_request_frame(&spec.to_request(requests))?);
                 }
                 Input::RequestDiag(diag) => {
-                    let item = cbor_diag::parse_diag(diag).map_err(|error| format!("request_diag does not parse: {error}"))?;
+                    let item = cbor_diag::parse_diag(diag)
+                        .map_err(|error| format!("request_diag does not parse: {error}"))?;
                     bytes.extend(request_frame(&item.to_bytes()));
                 }
                 Input::Hex(hex) => bytes.extend(parse_hex(hex)?),
@@ -151,8 +157,11 @@ impl RunnerVector {
 
 /// Decodes hex digits, ignoring whitespace.
 pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = hex.bytes().filter(|byte| !byte.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    let digits: Vec<u8> = hex
+        .bytes()
+        .filter(|byte| !byte.is_ascii_whitespace())
+        .collect();
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits in {hex:?}"));
     }
     digits
@@ -176,8 +185,10 @@ pub fn cases(level: RunnerLevel) -> Result<Vec<Case>, String> {
     for (name, path) in list_json(&level.vectors_dir, "runner")? {
         let level = Arc::clone(&level);
         cases.push(Case::new(KIND, name, move || {
-            let text = std::fs::read_to_string(&path).map_err(|error| format!("reading {}: {error}", path.display()))?;
-            let vector = RunnerVector::parse(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|error| format!("reading {}: {error}", path.display()))?;
+            let vector = RunnerVector::parse(&text)
+                .map_err(|error| format!("{}: {error}", path.display()))?;
             contract_trial(&level, &vector)
         }));
     }
@@ -188,13 +199,20 @@ pub fn cases(level: RunnerLevel) -> Result<Vec<Case>, String> {
 /// full path), sorted. A missing folder gives an error naming it.
 pub fn list_json(vectors_dir: &Path, sub: &str) -> Result<Vec<(String, PathBuf)>, String> {
     let dir = vectors_dir.join(sub);
-    let entries = std::fs::read_dir(&dir).map_err(|error| format!("reading the vector folder {}: {error}", dir.display()))?;
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|error| format!("reading the vector folder {}: {error}", dir.display()))?;
     let mut files: Vec<(String, PathBuf)> = entries
         .flatten()
         .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json") && path.file_name().is_some_and(|name| name != "schema.json"))
+        .filter(|path| {
+            path.extension().is_some_and(|ext| ext == "json")
+                && path.file_name().is_some_and(|name| name != "schema.json")
+        })
         .map(|path| {
-            let name = format!("{sub}/{}", path.file_name().unwrap_or_default().to_string_lossy());
+            let name = format!(
+                "{sub}/{}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            );
             (name, path)
         })
         .collect();
@@ -202,7 +220,12 @@ pub fn list_json(vectors_dir: &Path, sub: &str) -> Result<Vec<(String, PathBuf)>
     Ok(files)
 }
 
-fn run_runner(level: &RunnerLevel, library: &Path, stdin: Vec<u8>, timeout: Duration) -> Result<RunOutcome, String> {
+fn run_runner(
+    level: &RunnerLevel,
+    library: &Path,
+    stdin: Vec<u8>,
+    timeout: Duration,
+) -> Result<RunOutcome, String> {
     process::run(&level.runner, library, stdin, timeout, &[]).map_err(|error| error.to_string())
 }
 
@@ -211,14 +234,22 @@ fn leftover_problem(outcome: &RunOutcome) -> Option<String> {
     if outcome.leftovers.is_empty() {
         return None;
     }
-    let list: Vec<String> = outcome.leftovers.iter().map(|p| format!("pid {} ({})", p.pid, p.name)).collect();
+    let list: Vec<String> = outcome
+        .leftovers
+        .iter()
+        .map(|p| format!("pid {} ({})", p.pid, p.name))
+        .collect();
     Some(format!(
         "processes left behind in the runner's process group after it exited: {} (the suite killed them)",
         list.join(", ")
     ))
 }
 
-fn failure(problems: Vec<String>, outcome: &RunOutcome, runner: &RunnerCommand) -> Result<(), String> {
+fn failure(
+    problems: Vec<String>,
+    outcome: &RunOutcome,
+    runner: &RunnerCommand,
+) -> Result<(), String> {
     if problems.is_empty() {
         return Ok(());
     }
@@ -234,7 +265,9 @@ fn failure(problems: Vec<String>, outcome: &RunOutcome, runner: &RunnerCommand) 
 /// Runs one contract vector.
 pub fn contract_trial(level: &RunnerLevel, vector: &RunnerVector) -> Result<(), String> {
     let library = artifacts::library(&vector.library, &level.fixture)?;
-    let timeout = vector.timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+    let timeout = vector
+        .timeout_ms
+        .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
     let outcome = run_runner(level, &library, vector.stdin_bytes()?, timeout)?;
     let mut problems = Vec::new();
     problems.extend(leftover_problem(&outcome));
@@ -242,14 +275,20 @@ pub fn contract_trial(level: &RunnerLevel, vector: &RunnerVector) -> Result<(), 
     let frames = parse_stdout(&outcome.stdout);
     if let Some(code) = expect.exit {
         if outcome.timed_out || outcome.status.code() != Some(code) {
-            problems.push(format!("expected exit code {code}, got {}", outcome.describe_status()));
+            problems.push(format!(
+                "expected exit code {code}, got {}",
+                outcome.describe_status()
+            ));
         }
     }
     if let Some(signal) = &expect.signal {
         use std::os::unix::process::ExitStatusExt;
         let number = signal_number(signal).ok_or_else(|| format!("unknown signal {signal}"))?;
         if outcome.timed_out || outcome.status.signal() != Some(number) {
-            problems.push(format!("expected the runner to be killed by {signal}, got {}", outcome.describe_status()));
+            problems.push(format!(
+                "expected the runner to be killed by {signal}, got {}",
+                outcome.describe_status()
+            ));
         }
     }
     if expect.killed_after_timeout && !outcome.timed_out {
@@ -300,12 +339,18 @@ pub struct Elided {
 
 impl std::fmt::Display for Elided {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "# elided: {} len={} fnv1a64={:016x}", self.field, self.len, self.fnv1a64)
+        write!(
+            f,
+            "# elided: {} len={} fnv1a64={:016x}",
+            self.field, self.len, self.fnv1a64
+        )
     }
 }
 
 fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Replaces every byte string longer than [`GOLDEN_ELIDE_BYTES`] (the body, header values) by
@@ -315,12 +360,20 @@ pub fn elide(response: &Response) -> (Response, Vec<Elided>) {
     let mut elided = Vec::new();
     for (index, header) in response.headers.iter_mut().enumerate() {
         if header.value.len() > GOLDEN_ELIDE_BYTES {
-            elided.push(Elided { field: format!("header {index}"), len: header.value.len(), fnv1a64: fnv1a64(&header.value) });
+            elided.push(Elided {
+                field: format!("header {index}"),
+                len: header.value.len(),
+                fnv1a64: fnv1a64(&header.value),
+            });
             header.value.clear();
         }
     }
     if response.body.len() > GOLDEN_ELIDE_BYTES {
-        elided.push(Elided { field: "body".to_owned(), len: response.body.len(), fnv1a64: fnv1a64(&response.body) });
+        elided.push(Elided {
+            field: "body".to_owned(),
+            len: response.body.len(),
+            fnv1a64: fnv1a64(&response.body),
+        });
         response.body.clear();
     }
     (response, elided)
@@ -365,8 +418,10 @@ pub fn parse_golden(text: &str) -> Result<Vec<GoldenCase>, String> {
     cases
         .into_iter()
         .map(|(name, elided, diag)| {
-            let item = cbor_diag::parse_diag(diag.trim()).map_err(|error| format!("case {name:?}: not diagnostic notation: {error}"))?;
-            let response = decode_response(&item.to_bytes()).map_err(|error| format!("case {name:?}: not a fezz-response: {error}"))?;
+            let item = cbor_diag::parse_diag(diag.trim())
+                .map_err(|error| format!("case {name:?}: not diagnostic notation: {error}"))?;
+            let response = decode_response(&item.to_bytes())
+                .map_err(|error| format!("case {name:?}: not a fezz-response: {error}"))?;
             Ok((name, response, elided))
         })
         .collect()
@@ -375,21 +430,29 @@ pub fn parse_golden(text: &str) -> Result<Vec<GoldenCase>, String> {
 fn parse_elided(text: &str) -> Option<Elided> {
     let (field, rest) = text.split_once(" len=")?;
     let (len, digest) = rest.split_once(" fnv1a64=")?;
-    Some(Elided { field: field.to_owned(), len: len.parse().ok()?, fnv1a64: u64::from_str_radix(digest, 16).ok()? })
+    Some(Elided {
+        field: field.to_owned(),
+        len: len.parse().ok()?,
+        fnv1a64: u64::from_str_radix(digest, 16).ok()?,
+    })
 }
 
 /// Runs one request vector file through the runner and compares with (or blesses) its golden
 /// file.
 pub fn golden_trial(level: &RunnerLevel, file: &RequestVectorFile) -> Result<(), String> {
+    let cases = file.cases()?;
     let mut stdin = Vec::new();
-    for case in &file.cases {
+    for case in &cases {
         stdin.extend(request_frame(&case.bytes));
     }
     let outcome = run_runner(level, &level.fixture, stdin, DEFAULT_TIMEOUT)?;
     let mut problems = Vec::new();
     problems.extend(leftover_problem(&outcome));
     if outcome.timed_out || outcome.status.code() != Some(0) {
-        problems.push(format!("expected exit code 0, got {}", outcome.describe_status()));
+        problems.push(format!(
+            "expected exit code 0, got {}",
+            outcome.describe_status()
+        ));
     }
     let responses: Vec<Response> = match parse_stdout(&outcome.stdout) {
         Ok(frames) => {
@@ -412,14 +475,17 @@ pub fn golden_trial(level: &RunnerLevel, file: &RequestVectorFile) -> Result<(),
             Vec::new()
         }
     };
-    if responses.len() != file.cases.len() && problems.is_empty() {
-        problems.push(format!("{} requests were written but {} response frames came back", file.cases.len(), responses.len()));
+    if responses.len() != cases.len() && problems.is_empty() {
+        problems.push(format!(
+            "{} requests were written but {} response frames came back",
+            cases.len(),
+            responses.len()
+        ));
     }
     if !problems.is_empty() {
         return failure(problems, &outcome, &level.runner);
     }
-    let actual: Vec<GoldenCase> = file
-        .cases
+    let actual: Vec<GoldenCase> = cases
         .iter()
         .zip(responses)
         .map(|(case, response)| {
@@ -432,9 +498,11 @@ pub fn golden_trial(level: &RunnerLevel, file: &RequestVectorFile) -> Result<(),
         let text = render_golden(&actual);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|error| format!("creating {}: {error}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|error| format!("creating {}: {error}", parent.display()))?;
             }
-            std::fs::write(&path, text).map_err(|error| format!("writing {}: {error}", path.display()))?;
+            std::fs::write(&path, text)
+                .map_err(|error| format!("writing {}: {error}", path.display()))?;
         }
         return Ok(());
     }
@@ -445,7 +513,13 @@ pub fn golden_trial(level: &RunnerLevel, file: &RequestVectorFile) -> Result<(),
         )
     })?;
     let golden = parse_golden(&text).map_err(|error| format!("{}: {error}", path.display()))?;
-    compare_golden(&golden, &actual).map_err(|diff| format!("{diff}\n(golden file: {}; runner: {})", path.display(), level.runner.display()))
+    compare_golden(&golden, &actual).map_err(|diff| {
+        format!(
+            "{diff}\n(golden file: {}; runner: {})",
+            path.display(),
+            level.runner.display()
+        )
+    })
 }
 
 fn compare_golden(golden: &[GoldenCase], actual: &[GoldenCase]) -> Result<(), String> {
@@ -458,12 +532,19 @@ fn compare_golden(golden: &[GoldenCase], actual: &[GoldenCase]) -> Result<(), St
         ));
     }
     let mut problems = Vec::new();
-    for ((name, expected, expected_elided), (_, actual, actual_elided)) in golden.iter().zip(actual) {
+    for ((name, expected, expected_elided), (_, actual, actual_elided)) in golden.iter().zip(actual)
+    {
         if let Err(diff) = crate::messages::compare_responses(expected, actual, "golden") {
             problems.push(format!("case {name:?}: {diff}"));
         }
         if expected_elided != actual_elided {
-            let show = |items: &[Elided]| items.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+            let show = |items: &[Elided]| {
+                items
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
             problems.push(format!(
                 "case {name:?}: the long byte strings differ (length and digest)\n{}",
                 line_diff(&show(expected_elided), &show(actual_elided))

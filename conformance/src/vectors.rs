@@ -43,8 +43,9 @@ pub struct Entry {
 impl Entry {
     /// Reads and parses the file (no expansion yet).
     pub fn read(&self) -> Result<Spec, VectorError> {
-        let text = std::fs::read_to_string(&self.path)
-            .map_err(|error| VectorError(format!("cannot read {}: {error}", self.path.display())))?;
+        let text = std::fs::read_to_string(&self.path).map_err(|error| {
+            VectorError(format!("cannot read {}: {error}", self.path.display()))
+        })?;
         Spec::parse(&text)
     }
 
@@ -262,7 +263,11 @@ impl Spec {
                 return fail(format!("placeholder name {name:?} is not [a-z0-9_-]+"));
             }
         }
-        if let Some(name) = self.repeat.keys().find(|name| self.input.raw.contains_key(*name)) {
+        if let Some(name) = self
+            .repeat
+            .keys()
+            .find(|name| self.input.raw.contains_key(*name))
+        {
             return fail(format!("`{name}` is both a repeat and a raw splice"));
         }
         if self.message == MessageKind::Frame {
@@ -302,18 +307,22 @@ impl Spec {
                 if self.expect.offset.is_some() {
                     return fail("expect.offset is for invalid cases only");
                 }
-                let canonical = match &self.expect.canonical {
-                    Some(canonical) => self.encode(canonical, &BTreeMap::new(), "expect.canonical")?,
-                    None if input_is_canonical && self.input.raw.is_empty() && self.input.truncate == 0 => {
-                        input.clone()
-                    }
-                    None => {
-                        return fail(
+                let canonical =
+                    match &self.expect.canonical {
+                        Some(canonical) => {
+                            self.encode(canonical, &BTreeMap::new(), "expect.canonical")?
+                        }
+                        None if input_is_canonical
+                            && self.input.raw.is_empty()
+                            && self.input.truncate == 0 =>
+                        {
+                            input.clone()
+                        }
+                        None => return fail(
                             "expect.canonical may be left out only when input.canonical is true \
                              and the input has no raw splices or truncation",
-                        )
-                    }
-                };
+                        ),
+                    };
                 Expected::Valid {
                     canonical,
                     input_is_canonical,
@@ -351,7 +360,9 @@ impl Spec {
             let what = format!("input.frames[{index}].payload");
             let payload = self.encode(&frame.payload, &BTreeMap::new(), &what)?;
             let magic = match &frame.magic {
-                Some(magic) => hex(magic).map_err(|error| VectorError(format!("input.frames[{index}].magic: {error}")))?,
+                Some(magic) => hex(magic).map_err(|error| {
+                    VectorError(format!("input.frames[{index}].magic: {error}"))
+                })?,
                 None => fezz_abi::frame::FRAME_MAGIC.to_vec(),
             };
             if magic.len() != 2 {
@@ -401,7 +412,9 @@ impl Spec {
             if !diag.contains(&whole) || !repeat.separator.is_empty() {
                 continue;
             }
-            let Ok(unit) = hex(&repeat.unit) else { continue };
+            let Ok(unit) = hex(&repeat.unit) else {
+                continue;
+            };
             let marker = splice_marker(&format!("repeat {name}"));
             diag = diag.replace(&whole, &format!("h'{}'", to_hex(&marker)));
             markers.push((marker, encoded_bytes_item(&unit.repeat(repeat.count))));
@@ -417,10 +430,13 @@ impl Spec {
                 markers.push((marker, bytes));
                 return Ok(text);
             }
-            Err(format!("`${{{name}}}` is neither a [repeat] table nor an [input.raw] entry"))
+            Err(format!(
+                "`${{{name}}}` is neither a [repeat] table nor an [input.raw] entry"
+            ))
         })
         .map_err(|error| VectorError(format!("{what}: {error}")))?;
-        let mut bytes = diag_sequence(&text).map_err(|error| VectorError(format!("{what}: {error}")))?;
+        let mut bytes =
+            diag_sequence(&text).map_err(|error| VectorError(format!("{what}: {error}")))?;
         for (marker, replacement) in markers {
             let written = text.matches(&to_hex(&marker)).count();
             let marker = encoded_bytes_item(&marker);
@@ -442,9 +458,9 @@ impl Spec {
 
 fn is_placeholder_name(name: &str) -> bool {
     !name.is_empty()
-        && name
-            .bytes()
-            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_')
+        && name.bytes().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_'
+        })
 }
 
 /// Replaces each `${name}` in `text` by `lookup(name)`.
@@ -478,7 +494,8 @@ pub fn placeholders(text: &str) -> Vec<String> {
 }
 
 fn repeat_text(repeat: &Repeat) -> String {
-    let mut text = String::with_capacity((repeat.unit.len() + repeat.separator.len()) * repeat.count);
+    let mut text =
+        String::with_capacity((repeat.unit.len() + repeat.separator.len()) * repeat.count);
     for index in 0..repeat.count {
         if index > 0 {
             text.push_str(&repeat.separator);
@@ -529,8 +546,11 @@ pub fn diag_sequence(text: &str) -> Result<Vec<u8>, String> {
 
 /// Decodes hex with optional whitespace between digit pairs.
 pub fn hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = text.bytes().filter(|byte| !byte.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|byte| !byte.is_ascii_whitespace())
+        .collect();
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits in {text:?}"));
     }
     digits
@@ -581,7 +601,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(case.input, hex("83 43 ababab 78 01 61 82 01 01").unwrap());
-        let Expected::Valid { canonical, .. } = case.expected else { panic!() };
+        let Expected::Valid { canonical, .. } = case.expected else {
+            panic!()
+        };
         assert_eq!(canonical, hex("81 43 ababab").unwrap());
     }
 

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
         .into_iter()
         .map(|entry| {
             Trial::test(entry.name.clone(), move || {
-                let case = entry.load().map_err(|error| Failed::from(format!("{}: {error}", entry.path.display())))?;
+                let case = entry
+                    .load()
+                    .map_err(|error| Failed::from(format!("{}: {error}", entry.path.display())))?;
                 codec::check(&Reference, &case).map_err(|failure| Failed::from(failure.to_string()))
             })
         })
@@ -45,7 +47,9 @@ fn main() -> ExitCode {
                 })
             }));
         }
-        Err(error) => trials.push(Trial::test("lint/load", move || Err(format!("cannot load the vectors: {error}").into()))),
+        Err(error) => trials.push(Trial::test("lint/load", move || {
+            Err(format!("cannot load the vectors: {error}").into())
+        })),
     }
     libtest_mimic::run(&args, trials).exit_code()
 }

@@ -20,11 +20,11 @@ const ONCE_PER_CRATE: &str = "fezz_function_is_used_more_than_once_in_this_crate
 /// The function, unchanged, and its exports.
 pub(crate) fn expand(item: &ItemFn, valid: &Valid<'_>) -> TokenStream {
     let name = valid.name;
-    let output = valid.output;
-    // Spanned at the author's tokens, so a type mismatch points at their argument type and an
-    // unsupported return type at their return type.
+    // The author's return type keeps its own spans, so an unsupported one is reported there
+    // (by `IntoCallResult`'s `on_unimplemented`); the request is spanned at the author's
+    // argument type, so a type mismatch points at it.
+    let returns = valid.output;
     let request = quote_spanned!(valid.argument.span()=> request);
-    let returns = quote_spanned!(output.span()=> #output);
     let once = syn::Ident::new(ONCE_PER_CRATE, name.span());
     quote! {
         #item

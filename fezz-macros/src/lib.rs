@@ -31,13 +31,18 @@ mod validate;
 /// `async`, `unsafe`, `extern`, generic or a method, and the attribute takes no arguments. A
 /// crate (one library) has exactly one such function.
 ///
-/// ```ignore
-/// use fezz_abi::{fezz_function, Request, Response};
+/// ```no_run
+/// use fezz_abi::{fezz_function, Request, Response, WireError};
 ///
 /// #[fezz_function]
-/// fn hello(request: Request) -> Response {
-///     Response::text(200, format!("hello from {}", request.path))
+/// fn hello(request: Request) -> Result<Response, WireError> {
+///     if request.path == "/private" {
+///         // Fails the call: the runner exits `function-failed`, the host answers 500.
+///         return Err(WireError::new("forbidden", "no private paths here"));
+///     }
+///     Ok(Response::text(200, format!("hello from {}", request.path)))
 /// }
+/// # fn main() {}
 /// ```
 #[proc_macro_attribute]
 pub fn fezz_function(attr: TokenStream, item: TokenStream) -> TokenStream {

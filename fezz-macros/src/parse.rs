@@ -2,7 +2,6 @@
 //! tokens' grammar is checked here; the rules of a fezz function are [`crate::validate`]'s.
 
 use proc_macro2::TokenStream;
-use syn::spanned::Spanned;
 use syn::ItemFn;
 
 /// The parsed input of one `#[fezz_function]`.
@@ -17,15 +16,12 @@ pub(crate) struct Input {
 pub(crate) fn parse(args: TokenStream, item: TokenStream) -> syn::Result<Input> {
     match syn::parse2::<ItemFn>(item.clone()) {
         Ok(item) => Ok(Input { args, item }),
-        Err(_) => {
-            let span = match syn::parse2::<syn::Item>(item) {
-                Ok(item) => item.span(),
-                Err(error) => return Err(error),
-            };
-            Err(syn::Error::new(
-                span,
+        Err(_) => match syn::parse2::<syn::Item>(item) {
+            Ok(item) => Err(syn::Error::new_spanned(
+                item,
                 "#[fezz_function] goes on a function: `fn name(request: Request) -> Response`",
-            ))
-        }
+            )),
+            Err(error) => Err(error),
+        },
     }
 }

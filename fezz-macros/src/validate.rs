@@ -5,7 +5,6 @@
 //! implements `fezz_abi::boundary::IntoCallResult`) is left to the type checker, with spans and
 //! a `#[diagnostic::on_unimplemented]` message arranged by [`crate::expand`].
 
-use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ReturnType, Type};
 
 use crate::parse::Input;
@@ -28,44 +27,48 @@ pub(crate) fn validate(input: &Input) -> syn::Result<Valid<'_>> {
     let signature = &input.item.sig;
     if !input.args.is_empty() {
         errors.push(
-            input.args.span(),
+            &input.args,
             "#[fezz_function] takes no arguments: write `#[fezz_function]`",
         );
     }
     if let Some(token) = &signature.asyncness {
         errors.push(
-            token.span(),
+            token,
             "a fezz function cannot be `async`: the runner calls it synchronously; \
              block on async work inside it (for example with a runtime's `block_on`)",
         );
     }
     if let Some(token) = &signature.unsafety {
         errors.push(
-            token.span(),
+            token,
             "a fezz function cannot be `unsafe`: the runner has no safety contract to uphold; \
              use `unsafe` blocks inside it",
         );
     }
     if let Some(abi) = &signature.abi {
         errors.push(
-            abi.span(),
+            abi,
             "a fezz function cannot be `extern`: #[fezz_function] writes the `extern \"C\"` \
              exports itself; remove the `extern`",
         );
     }
     if !signature.generics.params.is_empty() {
         errors.push(
-            signature.generics.params.span(),
+            &signature.generics,
             "a fezz function cannot be generic: the exports call one concrete function",
         );
     }
     if let Some(clause) = &signature.generics.where_clause {
-        errors.push(clause.span(), "a fezz function cannot have a `where` clause");
+        errors.push(clause, "a fezz function cannot have a `where` clause");
     }
     if let Some(variadic) = &signature.variadic {
-        errors.push(variadic.span(), "a fezz function cannot be variadic");
+        errors.push(variadic, "a fezz function cannot be variadic");
     }
-    let argument = argument(&signature.inputs, signature.paren_token.span.join(), &mut errors);
+    let argument = argument(
+        &signature.inputs,
+        signature.paren_token.span.join(),
+        &mut errors,
+    );
     let output = output(signature, &mut errors);
     errors.finish()?;
     match (argument, output) {
@@ -84,9 +87,12 @@ fn argument<'a>(
     parens: proc_macro2::Span,
     errors: &mut Errors,
 ) -> Option<&'a Type> {
-    if let Some(receiver) = inputs.iter().find(|input| matches!(input, FnArg::Receiver(_))) {
+    if let Some(receiver) = inputs
+        .iter()
+        .find(|input| matches!(input, FnArg::Receiver(_)))
+    {
         errors.push(
-            receiver.span(),
+            receiver,
             format!("a fezz function cannot take `self`: it is a free function, {SIGNATURE}"),
         );
         return None;
@@ -96,14 +102,15 @@ fn argument<'a>(
         FnArg::Receiver(_) => None,
     });
     let (Some(first), None) = (typed.next(), typed.next()) else {
-        let span = if inputs.is_empty() { parens } else { inputs.span() };
-        errors.push(
-            span,
-            format!(
-                "a fezz function takes exactly one argument, the request: {SIGNATURE} (found {})",
-                inputs.len()
-            ),
+        let message = format!(
+            "a fezz function takes exactly one argument, the request: {SIGNATURE} (found {})",
+            inputs.len()
         );
+        if inputs.is_empty() {
+            errors.push_at(parens, message);
+        } else {
+            errors.push(inputs, message);
+        }
         return None;
     };
     let problem = match &*first.ty {
@@ -112,7 +119,7 @@ fn argument<'a>(
         Type::ImplTrait(_) => "takes a `Request`, not an `impl Trait`",
         _ => "takes one `fezz_abi::Request`: `request: Request`",
     };
-    errors.push(first.ty.span(), format!("a fezz function {problem}"));
+    errors.push(&first.ty, format!("a fezz function {problem}"));
     None
 }
 
@@ -122,7 +129,7 @@ fn output<'a>(signature: &'a syn::Signature, errors: &mut Errors) -> Option<&'a 
         "a fezz function returns `Response`, or `Result<Response, WireError>` to fail the call";
     match &signature.output {
         ReturnType::Default => {
-            errors.push(
+            errors.push_at(
                 signature.paren_token.span.close(),
                 format!("{RETURNS}: add `-> Response`"),
             );
@@ -131,11 +138,11 @@ fn output<'a>(signature: &'a syn::Signature, errors: &mut Errors) -> Option<&'a 
         ReturnType::Type(_, ty) => match &**ty {
             Type::Path(path) if path.qself.is_none() => Some(ty),
             Type::ImplTrait(_) => {
-                errors.push(ty.span(), format!("{RETURNS}, not an `impl Trait`"));
+                errors.push(ty, format!("{RETURNS}, not an `impl Trait`"));
                 None
             }
             _ => {
-                errors.push(ty.span(), RETURNS);
+                errors.push(ty, RETURNS);
                 None
             }
         },
@@ -147,8 +154,18 @@ fn output<'a>(signature: &'a syn::Signature, errors: &mut Errors) -> Option<&'a 
 struct Errors(Option<syn::Error>);
 
 impl Errors {
-    fn push(&mut self, span: proc_macro2::Span, message: impl std::fmt::Display) {
-        let error = syn::Error::new(span, message);
+    /// An error underlining all of `tokens` (first to last, also on stable Rust, where a
+    /// multi-token `Span` cannot be joined).
+    fn push(&mut self, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
+        self.add(syn::Error::new_spanned(tokens, message));
+    }
+
+    /// An error at `span`.
+    fn push_at(&mut self, span: proc_macro2::Span, message: impl std::fmt::Display) {
+        self.add(syn::Error::new(span, message));
+    }
+
+    fn add(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(errors) => errors.combine(error),
             None => self.0 = Some(error),

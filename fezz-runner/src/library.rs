@@ -10,8 +10,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use fezz_abi::ffi::{FezzAbiVersionFn, FezzBuffer, FezzFreeV2Fn, FezzHandleV2Fn, FezzResult};
 use fezz_abi::ffi::FEZZ_ABI_VERSION;
+use fezz_abi::ffi::{FezzAbiVersionFn, FezzBuffer, FezzFreeV2Fn, FezzHandleV2Fn, FezzResult};
 use fezz_abi::limits::MAX_MESSAGE_BYTES;
 use fezz_abi::runner_protocol::RunnerExit;
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
@@ -233,14 +233,23 @@ mod tests {
     #[test]
     fn a_bare_file_name_is_taken_relative_to_the_working_directory() {
         assert_eq!(exact_path(Path::new("libf.so")), Path::new("./libf.so"));
-        assert_eq!(exact_path(Path::new("dir/libf.so")), Path::new("dir/libf.so"));
-        assert_eq!(exact_path(Path::new("/abs/libf.so")), Path::new("/abs/libf.so"));
+        assert_eq!(
+            exact_path(Path::new("dir/libf.so")),
+            Path::new("dir/libf.so")
+        );
+        assert_eq!(
+            exact_path(Path::new("/abs/libf.so")),
+            Path::new("/abs/libf.so")
+        );
     }
 
     #[test]
     fn a_missing_file_is_library_load_failed_naming_it() {
         let error = Function::load(Path::new("/nonexistent/libnothing.so")).unwrap_err();
         assert_eq!(error.exit(), RunnerExit::LibraryLoadFailed);
-        assert!(error.to_string().contains("/nonexistent/libnothing.so"), "{error}");
+        assert!(
+            error.to_string().contains("/nonexistent/libnothing.so"),
+            "{error}"
+        );
     }
 }

@@ -16,7 +16,8 @@ use fezz_abi::boundary::panic_message;
 use fezz_runner::stdio::{die_with_parent, protect_stdio};
 use fezz_runner::{serve_requests, Failure, Function, RunnerExit};
 
-const USAGE: &str = "usage: fezz-runner LIBRARY-PATH (serves request frames from stdin; see spec/RUNNER.md)";
+const USAGE: &str =
+    "usage: fezz-runner LIBRARY-PATH (serves request frames from stdin; see spec/RUNNER.md)";
 
 fn main() -> ExitCode {
     let exit = match run() {
@@ -68,12 +69,18 @@ fn library_path(mut args: impl Iterator<Item = OsString>) -> Result<PathBuf, Fai
     let path = if first == "--" {
         args.next().ok_or_else(|| usage("no library path given"))?
     } else if first.as_encoded_bytes().starts_with(b"-") && first != "-" {
-        return Err(usage(&format!("unknown option {}", first.to_string_lossy())));
+        return Err(usage(&format!(
+            "unknown option {}",
+            first.to_string_lossy()
+        )));
     } else {
         first
     };
     if let Some(extra) = args.next() {
-        return Err(usage(&format!("unexpected argument {}", extra.to_string_lossy())));
+        return Err(usage(&format!(
+            "unexpected argument {}",
+            extra.to_string_lossy()
+        )));
     }
     Ok(PathBuf::from(path))
 }

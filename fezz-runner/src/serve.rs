@@ -70,7 +70,7 @@ pub fn read_request(input: &mut impl Read) -> Result<Option<Vec<u8>>, Failure> {
         return Err(Failure::new(
             RunnerExit::RequestInvalid,
             format!(
-                "frame-bad-kind: a {} frame (kind {}) on stdin, where only request frames (kind 1) belong",
+                "frame-bad-kind: {} (kind {}) on stdin, where only request frames (kind 1) belong",
                 kind_name(frame.kind),
                 frame.kind as u8
             ),
@@ -122,9 +122,8 @@ fn function_failed(result: FezzResult, returned: &Returned) -> Failure {
             .map(|error| format!("{}: {}", error.code, error.message)),
         Returned::Null | Returned::TooLarge(_) => None,
     };
-    let message = message.unwrap_or_else(|| {
-        format!("fezz_handle_v2 returned {} ({result})", result_name(result))
-    });
+    let message = message
+        .unwrap_or_else(|| format!("fezz_handle_v2 returned {} ({result})", result_name(result)));
     Failure::new(RunnerExit::FunctionFailed, message)
 }
 
@@ -138,9 +137,9 @@ pub fn result_name(result: FezzResult) -> &'static str {
 
 fn kind_name(kind: FrameKind) -> &'static str {
     match kind {
-        FrameKind::Request => "request",
-        FrameKind::Response => "response",
-        FrameKind::Error => "error",
+        FrameKind::Request => "a request frame",
+        FrameKind::Response => "a response frame",
+        FrameKind::Error => "an error frame",
     }
 }
 
@@ -160,11 +159,20 @@ mod tests {
     fn function_failed_prefers_the_library_error() {
         let error = fezz_abi::encode_error(&fezz_abi::WireError::new("db", "down")).unwrap();
         let failure = function_failed(FEZZ_RESULT_FUNCTION_FAILED, &Returned::Bytes(error));
-        assert_eq!(failure, Failure::new(RunnerExit::FunctionFailed, "db: down"));
+        assert_eq!(
+            failure,
+            Failure::new(RunnerExit::FunctionFailed, "db: down")
+        );
         let failure = function_failed(7, &Returned::Bytes(b"junk".to_vec()));
-        assert_eq!(failure.message, "fezz_handle_v2 returned FEZZ_RESULT_OUT_OF_RANGE (7)");
+        assert_eq!(
+            failure.message,
+            "fezz_handle_v2 returned FEZZ_RESULT_OUT_OF_RANGE (7)"
+        );
         let failure = function_failed(99, &Returned::Null);
-        assert_eq!(failure.message, "fezz_handle_v2 returned FEZZ_RESULT_UNKNOWN (99)");
+        assert_eq!(
+            failure.message,
+            "fezz_handle_v2 returned FEZZ_RESULT_UNKNOWN (99)"
+        );
     }
 
     #[test]
@@ -173,7 +181,11 @@ mod tests {
         write_frame(&mut input, FrameKind::Response, b"").unwrap();
         let failure = read_request(&mut input.as_slice()).unwrap_err();
         assert_eq!(failure.exit, RunnerExit::RequestInvalid);
-        assert!(failure.message.starts_with("frame-bad-kind: "), "{}", failure.message);
+        assert!(
+            failure.message.starts_with("frame-bad-kind: "),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]
@@ -182,6 +194,10 @@ mod tests {
         write_frame(&mut input, FrameKind::Request, &[0xa0]).unwrap();
         let failure = read_request(&mut input.as_slice()).unwrap_err();
         assert_eq!(failure.exit, RunnerExit::RequestInvalid);
-        assert!(failure.message.starts_with("missing-key at byte "), "{}", failure.message);
+        assert!(
+            failure.message.starts_with("missing-key at byte "),
+            "{}",
+            failure.message
+        );
     }
 }

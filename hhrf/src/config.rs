@@ -93,7 +93,9 @@ pub fn parse(
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy().into_owned();
         let (name, inline) = match text.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name.to_owned(), Some(value.to_owned())),
+            Some((name, value)) if name.starts_with("--") => {
+                (name.to_owned(), Some(value.to_owned()))
+            }
             _ => (text.clone(), None),
         };
         let slot = match name.as_str() {
@@ -116,11 +118,17 @@ pub fn parse(
     let timeout = timeout.or_else(|| from_env("HHRF_TIMEOUT_MS"));
 
     let listen = match listen {
-        None => DEFAULT_LISTEN.parse().map_err(|_| invalid("default", DEFAULT_LISTEN, "bad default"))?,
+        None => DEFAULT_LISTEN
+            .parse()
+            .map_err(|_| invalid("default", DEFAULT_LISTEN, "bad default"))?,
         Some((source, value)) => {
             let text = value.to_string_lossy();
             text.parse::<SocketAddr>().map_err(|_| {
-                invalid(&source, &text, "must be an ip:port address such as 127.0.0.1:3000 or [::1]:0")
+                invalid(
+                    &source,
+                    &text,
+                    "must be an ip:port address such as 127.0.0.1:3000 or [::1]:0",
+                )
             })?
         }
     };
@@ -136,7 +144,11 @@ pub fn parse(
         Some((source, value)) => {
             let text = value.to_string_lossy();
             let ms = text.parse::<u64>().map_err(|_| {
-                invalid(&source, &text, &format!("must be a whole number of milliseconds, 1..={MAX_TIMEOUT_MS}"))
+                invalid(
+                    &source,
+                    &text,
+                    &format!("must be a whole number of milliseconds, 1..={MAX_TIMEOUT_MS}"),
+                )
             })?;
             TimeoutMs::new(ms).map_err(|rule| invalid(&source, &text, &rule))?
         }
@@ -187,12 +199,19 @@ mod tests {
 
     #[test]
     fn options_override_the_environment() {
-        let env = [("HHRF_LISTEN", "0.0.0.0:80"), ("HHRF_ROOT", "/srv"), ("HHRF_TIMEOUT_MS", "5")];
+        let env = [
+            ("HHRF_LISTEN", "0.0.0.0:80"),
+            ("HHRF_ROOT", "/srv"),
+            ("HHRF_TIMEOUT_MS", "5"),
+        ];
         let config = serve(&[], &env);
         assert_eq!(config.listen.to_string(), "0.0.0.0:80");
         assert_eq!(config.root, PathBuf::from("/srv"));
         assert_eq!(config.default_timeout.as_millis(), 5);
-        let config = serve(&["--listen", "[::1]:0", "--root=/x", "--timeout-ms", "7"], &env);
+        let config = serve(
+            &["--listen", "[::1]:0", "--root=/x", "--timeout-ms", "7"],
+            &env,
+        );
         assert_eq!(config.listen.to_string(), "[::1]:0");
         assert_eq!(config.root, PathBuf::from("/x"));
         assert_eq!(config.default_timeout.as_millis(), 7);
@@ -201,14 +220,26 @@ mod tests {
     #[test]
     fn bad_values_name_their_source() {
         let error = run(&["--timeout-ms", "0"], &[]).unwrap_err();
-        assert!(error.to_string().starts_with("--timeout-ms=\"0\""), "{error}");
+        assert!(
+            error.to_string().starts_with("--timeout-ms=\"0\""),
+            "{error}"
+        );
         let error = run(&[], &[("HHRF_TIMEOUT_MS", "soon")]).unwrap_err();
         assert!(error.to_string().starts_with("HHRF_TIMEOUT_MS="), "{error}");
         let error = run(&[], &[("HHRF_LISTEN", "localhost")]).unwrap_err();
         assert!(error.to_string().contains("ip:port"), "{error}");
-        assert_eq!(run(&["--listen"], &[]).unwrap_err(), ConfigError::MissingValue("--listen"));
-        assert!(matches!(run(&["serve"], &[]), Err(ConfigError::UnknownArgument(_))));
-        assert!(matches!(run(&["--root="], &[]), Err(ConfigError::Invalid { .. })));
+        assert_eq!(
+            run(&["--listen"], &[]).unwrap_err(),
+            ConfigError::MissingValue("--listen")
+        );
+        assert!(matches!(
+            run(&["serve"], &[]),
+            Err(ConfigError::UnknownArgument(_))
+        ));
+        assert!(matches!(
+            run(&["--root="], &[]),
+            Err(ConfigError::Invalid { .. })
+        ));
     }
 
     #[test]

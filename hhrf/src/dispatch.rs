@@ -14,8 +14,7 @@
 use std::net::SocketAddr;
 
 use fezz_abi::limits::{
-    MAX_BODY_BYTES, MAX_HEADER_COUNT, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES,
-    MAX_TEXT_BYTES,
+    MAX_BODY_BYTES, MAX_HEADER_COUNT, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES, MAX_TEXT_BYTES,
 };
 use fezz_abi::{Header, Request, RequestContext};
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST};
@@ -84,17 +83,24 @@ fn connection_tokens<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<String> 
 
 fn is_hop_by_hop(name: &str, connection: &[String]) -> bool {
     HOP_BY_HOP.iter().any(|hop| name.eq_ignore_ascii_case(hop))
-        || connection.iter().any(|token| name.eq_ignore_ascii_case(token))
+        || connection
+            .iter()
+            .any(|token| name.eq_ignore_ascii_case(token))
 }
 
 /// Rejects a request whose `Content-Length` is past [`MAX_BODY_BYTES`], before any body
 /// byte is read.
 pub fn check_content_length(headers: &HeaderMap) -> Result<(), Outcome> {
     for value in headers.get_all(CONTENT_LENGTH) {
-        let declared = value.to_str().ok().and_then(|text| text.trim().parse::<u64>().ok());
+        let declared = value
+            .to_str()
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok());
         if let Some(length) = declared {
             if length > MAX_BODY_BYTES as u64 {
-                return Err(Outcome::BodyTooLarge { length: Some(length) });
+                return Err(Outcome::BodyTooLarge {
+                    length: Some(length),
+                });
             }
         }
     }
@@ -147,7 +153,9 @@ pub fn wire_request(
         });
     }
     let query = parts.uri.query().map(str::to_owned);
-    let longest = function_path.len().max(query.as_ref().map_or(0, String::len));
+    let longest = function_path
+        .len()
+        .max(query.as_ref().map_or(0, String::len));
     if longest > MAX_TEXT_BYTES {
         return Err(Outcome::UriTooLong {
             limit: MAX_TEXT_BYTES,
@@ -235,8 +243,14 @@ mod tests {
     #[test]
     fn rpc_paths_split_into_name_and_function_path() {
         let target = |path| rpc_target(path).map(|t| t.map(|t| (t.name, t.path)));
-        assert_eq!(target("/rpc/todos@latest"), Some(Ok(("todos@latest", "/".to_owned()))));
-        assert_eq!(target("/rpc/todos@latest/"), Some(Ok(("todos@latest", "/".to_owned()))));
+        assert_eq!(
+            target("/rpc/todos@latest"),
+            Some(Ok(("todos@latest", "/".to_owned())))
+        );
+        assert_eq!(
+            target("/rpc/todos@latest/"),
+            Some(Ok(("todos@latest", "/".to_owned())))
+        );
         assert_eq!(
             target("/rpc/todos@latest/hello/a%20b"),
             Some(Ok(("todos@latest", "/hello/a%20b".to_owned())))
@@ -264,7 +278,10 @@ mod tests {
             Header::new("x-bin", vec![0xff, 0x80]),
         ];
         let map = response_headers(&headers).unwrap();
-        let names: Vec<_> = map.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+        let names: Vec<_> = map
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+            .collect();
         assert_eq!(
             names,
             [
@@ -309,13 +326,28 @@ mod tests {
             .body(())
             .unwrap();
         let (parts, ()) = request.into_parts();
-        let wire = wire_request(&parts, "/x".to_owned(), b"body".to_vec(), RequestContext::default())
-            .unwrap();
+        let wire = wire_request(
+            &parts,
+            "/x".to_owned(),
+            b"body".to_vec(),
+            RequestContext::default(),
+        )
+        .unwrap();
         assert_eq!(wire.query.as_deref(), Some(""));
-        let headers: Vec<_> = wire.headers.iter().map(|h| (h.name.as_str(), h.value.as_slice())).collect();
+        let headers: Vec<_> = wire
+            .headers
+            .iter()
+            .map(|h| (h.name.as_str(), h.value.as_slice()))
+            .collect();
         assert_eq!(headers, [("a", &b"1"[..]), ("a", b"2"), ("b", &[0xfe])]);
         let (parts, ()) = http::Request::get("/x").body(()).unwrap().into_parts();
-        let wire = wire_request(&parts, "/x".to_owned(), Vec::new(), RequestContext::default()).unwrap();
+        let wire = wire_request(
+            &parts,
+            "/x".to_owned(),
+            Vec::new(),
+            RequestContext::default(),
+        )
+        .unwrap();
         assert_eq!(wire.query, None);
     }
 }

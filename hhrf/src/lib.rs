@@ -1,1 +1,57 @@
-//! hhrf (in progress).
+//! hhrf, the fezz host HTTP server: serves function libraries over HTTP, one runner process
+//! per call, and turns every way a call can fail into a clean JSON error with a request id.
+//!
+//! `spec/HTTP.md` is normative; this crate implements it. The `hhrf` binary is a thin
+//! wrapper over this library.
+//!
+//! # Serving functions
+//!
+//! 1. Lay out `ROOT/functions/<id>@<version>/` with a `fezz.json` ([`manifest`]) and the
+//!    library it names.
+//! 2. Read the settings ([`config::parse`]) and load the functions
+//!    ([`registry::Registry::load`]); log the diagnostics of folders left out.
+//! 3. Choose the runner program ([`runner::resolve_runner`]).
+//! 4. Bind a [`server::Server`] and run it until a stop message arrives.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use hhrf::{manifest::TimeoutMs, registry::Registry, runner, server::Server};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let (registry, diagnostics) = Registry::load(Path::new("."))?;
+//! for diagnostic in &diagnostics {
+//!     eprintln!("hhrf: {diagnostic}");
+//! }
+//! let path = std::env::var_os("PATH");
+//! let program = runner::resolve_runner(None, None, path.as_deref(), Path::new("."))?;
+//! let server = Server::bind(
+//!     "127.0.0.1:3000".parse()?,
+//!     registry,
+//!     program,
+//!     path,
+//!     TimeoutMs::new(10_000)?,
+//! )
+//! .await?;
+//! let (_stop, stop_rx) = tokio::sync::mpsc::unbounded_channel();
+//! server.run(stop_rx).await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Modules
+//!
+//! [`config`] settings; [`manifest`] `fezz.json`; [`registry`] the function folders;
+//! [`routes`] root routes; [`dispatch`] HTTP ↔ wire; [`runner`] the runner process;
+//! [`outcome`] what became of a request and its HTTP response; [`server`] the accept loop
+//! and shutdown; [`log`] the log lines.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod dispatch;
+pub mod log;
+pub mod manifest;
+pub mod outcome;
+pub mod registry;
+pub mod routes;
+pub mod runner;
+pub mod server;

@@ -1,6 +1,6 @@
 //! hhrf's log: one line per event on stderr, `hhrf: ` first, values in `key=value` form.
 //!
-//! What lives here: [`line`] (any event), [`RequestLog`] (the one line each request gets,
+//! What lives here: [`line()`] (any event), [`RequestLog`] (the one line each request gets,
 //! written even when the client goes away mid-call) and the quoting rules. Writing never
 //! fails loudly: a closed stderr loses log lines, it never stops the server.
 
@@ -78,7 +78,11 @@ impl RequestLog {
         field(&mut out, "client", &self.client.to_string());
         field(&mut out, "method", &self.method);
         field(&mut out, "path", &self.path);
-        field(&mut out, "function", self.function.as_deref().unwrap_or("-"));
+        field(
+            &mut out,
+            "function",
+            self.function.as_deref().unwrap_or("-"),
+        );
         out
     }
 

@@ -1,1 +1,108 @@
-fn main() {}
+//! The `hhrf` binary: reads the settings, loads the functions, chooses the runner, serves
+//! until SIGTERM or ctrl-c (a second one ends in-flight calls), and exits 0; exits 2 on a
+//! bad command line and 1 on any other startup failure.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use fezz_abi::limits::{MAX_BODY_BYTES, MAX_STDERR_BYTES};
+use hhrf::config::{self, Command, USAGE};
+use hhrf::log::{self, List};
+use hhrf::outcome::MAX_STDOUT_BYTES;
+use hhrf::registry::Registry;
+use hhrf::runner::{self, REAP_GRACE};
+use hhrf::server::Server;
+use tokio::signal::unix::{signal, SignalKind};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(error) => {
+            log::line(format_args!("error: {error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let command = config::parse(std::env::args_os().skip(1), |name| std::env::var_os(name));
+    let config = match command {
+        Ok(Command::Serve(config)) => config,
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Ok(Command::Version) => {
+            println!("hhrf {}", env!("CARGO_PKG_VERSION"));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(error) => {
+            log::line(error);
+            return Ok(ExitCode::from(2));
+        }
+    };
+
+    let (registry, diagnostics) = Registry::load(&config.root)?;
+    for diagnostic in &diagnostics {
+        log::line(diagnostic);
+    }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let path = std::env::var_os("PATH");
+    let exe = std::env::current_exe().ok();
+    let program = runner::resolve_runner(
+        std::env::var_os("FEZZ_RUNNER").as_deref(),
+        exe.as_deref(),
+        path.as_deref(),
+        &cwd,
+    )?;
+    let names: Vec<String> = registry.functions().iter().map(|f| f.name()).collect();
+    log::line(format_args!(
+        "functions: {} ({}); routes: {}; runner: {}; default timeout: {} ms; limits: body {MAX_BODY_BYTES} B, runner stdout {MAX_STDOUT_BYTES} B, stderr kept {MAX_STDERR_BYTES} B",
+        names.len(),
+        List(&names),
+        registry.route_count(),
+        program.display(),
+        config.default_timeout.as_millis(),
+    ));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // One blocking thread waits for each live runner (see hhrf::runner).
+        .max_blocking_threads(runner::MAX_CONCURRENT_CALLS)
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(async {
+        let server = Server::bind(
+            config.listen,
+            registry,
+            program,
+            path,
+            config.default_timeout,
+        )
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+        let address = server.local_addr().context("reading the bound address")?;
+        let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut terminate = signal(SignalKind::terminate()).context("installing SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("installing SIGINT")?;
+        tokio::spawn(async move {
+            loop {
+                let name = tokio::select! {
+                    Some(()) = terminate.recv() => "SIGTERM",
+                    Some(()) = interrupt.recv() => "SIGINT",
+                    else => break,
+                };
+                if stop_tx.send(name).is_err() {
+                    break;
+                }
+            }
+        });
+        // The one line without the `hhrf: ` prefix: tests and scripts wait for it.
+        let _ = writeln!(std::io::stderr(), "hhrf listening on http://{address}");
+        server.run(stop_rx).await;
+        anyhow::Ok(())
+    });
+    runtime.shutdown_timeout(REAP_GRACE);
+    result.map(|()| ExitCode::SUCCESS)
+}

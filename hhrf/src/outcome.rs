@@ -57,15 +57,18 @@ pub struct FunctionResponse {
 pub enum Outcome {
     /// The function answered; sent as is. With `error` set it is logged as a function error.
     Response {
-        /// The response.
-        response: FunctionResponse,
+        /// The response (boxed: it is much larger than the other variants).
+        response: Box<FunctionResponse>,
         /// The last bytes of the runner's stderr.
         stderr: Vec<u8>,
     },
-    /// The runner exited 14 (`function-failed`) with an error frame: 500.
+    /// The runner exited 14 (`function-failed`): 500. The exit code decides; the error
+    /// frame only supplies the message.
     FunctionFailed {
-        /// The error frame.
-        error: WireError,
+        /// Its error frame, when it wrote a valid one.
+        error: Option<WireError>,
+        /// What was wrong with its output, when it did not.
+        output_problem: Option<String>,
         /// The last bytes of the runner's stderr.
         stderr: Vec<u8>,
     },
@@ -195,8 +198,10 @@ fn error_from(kind: FrameKind, payload: &[u8]) -> Result<WireError, String> {
 ///
 /// In order: a timeout is [`Outcome::TimedOut`]; more than [`MAX_STDOUT_BYTES`] on stdout is
 /// bad output (hhrf killed the runner for it); a signal is [`Outcome::Crashed`]; exit 0 needs
-/// exactly one valid response frame with a final status and headers HTTP can carry; exit 14
-/// needs exactly one valid error frame; any other exit is [`Outcome::RunnerFailed`].
+/// exactly one valid response frame with a final status and headers HTTP can carry, else it
+/// is bad output; exit 14 is [`Outcome::FunctionFailed`] and any other exit
+/// [`Outcome::RunnerFailed`], with the error frame when stdout holds exactly one valid one
+/// (`spec/RUNNER.md`: the exit code decides, a missing frame is tolerated).
 pub fn classify(stdout: &[u8], exit: ExitState, stderr: &[u8]) -> Outcome {
     let stderr = tail(stderr);
     let code = match exit {
@@ -214,27 +219,31 @@ pub fn classify(stdout: &[u8], exit: ExitState, stderr: &[u8]) -> Outcome {
     if code == 0 {
         let response = frame.and_then(|(kind, payload)| match kind {
             FrameKind::Response => response_from(payload),
-            other => Err(format!("exit 0 with a {other:?} frame instead of a response frame")),
+            other => Err(format!(
+                "exit 0 with a {other:?} frame instead of a response frame"
+            )),
         });
         return match response {
-            Ok(response) => Outcome::Response { response, stderr },
+            Ok(response) => Outcome::Response {
+                response: Box::new(response),
+                stderr,
+            },
             Err(reason) => Outcome::BadOutput { reason, stderr },
         };
     }
-    let error = frame.and_then(|(kind, payload)| error_from(kind, payload));
-    if i32::from(RunnerExit::FunctionFailed.code()) == code {
-        return match error {
-            Ok(error) => Outcome::FunctionFailed { error, stderr },
-            Err(problem) => Outcome::BadOutput {
-                reason: format!("exit 14 (function-failed) without one valid error frame: {problem}"),
-                stderr,
-            },
-        };
-    }
-    let (error, output_problem) = match error {
+    // A non-zero exit: the code decides, the error frame (if valid) only explains.
+    let (error, output_problem) = match frame.and_then(|(kind, payload)| error_from(kind, payload))
+    {
         Ok(error) => (Some(error), None),
         Err(problem) => (None, Some(problem)),
     };
+    if i32::from(RunnerExit::FunctionFailed.code()) == code {
+        return Outcome::FunctionFailed {
+            error,
+            output_problem,
+            stderr,
+        };
+    }
     Outcome::RunnerFailed {
         exit: code,
         error,
@@ -303,9 +312,10 @@ impl Outcome {
     pub fn message(&self) -> String {
         match self {
             Outcome::Response { .. } => String::new(),
-            Outcome::FunctionFailed { error, .. } => {
-                format!("the function failed: {}: {}", error.code, error.message)
-            }
+            Outcome::FunctionFailed { error, .. } => match error {
+                Some(error) => format!("the function failed: {}", error.message),
+                None => "the function failed".to_owned(),
+            },
             Outcome::Crashed { signal, .. } => {
                 format!("the runner was killed by {}", signal_name(*signal))
             }
@@ -355,10 +365,12 @@ impl Outcome {
                 .error
                 .as_ref()
                 .map(|error| format!("{}: {}", error.code, error.message)),
-            Outcome::FunctionFailed { error, .. } => {
-                Some(format!("{}: {}", error.code, error.message))
+            Outcome::FunctionFailed {
+                error,
+                output_problem,
+                ..
             }
-            Outcome::RunnerFailed {
+            | Outcome::RunnerFailed {
                 error,
                 output_problem,
                 ..
@@ -453,7 +465,9 @@ mod tests {
     }
 
     fn body_json(response: http::Response<Body>) -> serde_json::Value {
-        let bytes = futures_block(response.into_body().collect()).unwrap().to_bytes();
+        let bytes = futures_block(response.into_body().collect())
+            .unwrap()
+            .to_bytes();
         serde_json::from_slice(&bytes).unwrap()
     }
 
@@ -486,7 +500,10 @@ mod tests {
         let outcome = classify(&response_frame(&wire), ExitState::Exited(0), b"");
         assert_eq!(outcome.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(outcome.log_name(), "function-error");
-        assert_eq!(outcome.log_detail().as_deref(), Some("panic: fixture panic"));
+        assert_eq!(
+            outcome.log_detail().as_deref(),
+            Some("panic: fixture panic")
+        );
         assert!(outcome.is_failure());
         let json = body_json(outcome.into_response("r"));
         assert_eq!(json["error"]["message"], "fixture panic");
@@ -503,22 +520,38 @@ mod tests {
         let json = body_json(outcome.into_response("rid"));
         assert_eq!(json["error"]["code"], "function-failed");
         assert_eq!(json["error"]["request_id"], "rid");
-        assert!(json["error"]["message"].as_str().unwrap().contains("fixture error"));
+        assert!(json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fixture error"));
     }
 
     #[test]
-    fn exit_14_without_an_error_frame_is_bad_output() {
-        for stdout in [Vec::new(), b"junk".to_vec(), response_frame(&Response::new(200))] {
+    fn exit_14_without_an_error_frame_is_still_500() {
+        for stdout in [
+            Vec::new(),
+            b"junk".to_vec(),
+            response_frame(&Response::new(200)),
+        ] {
             let outcome = classify(&stdout, ExitState::Exited(14), b"");
-            assert_eq!(outcome.code(), Some("bad-output"), "{stdout:?}");
-            assert_eq!(outcome.status(), StatusCode::BAD_GATEWAY);
+            assert_eq!(outcome.code(), Some("function-failed"), "{stdout:?}");
+            assert_eq!(outcome.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(outcome.message(), "the function failed");
+            assert!(outcome
+                .log_detail()
+                .unwrap()
+                .starts_with("no valid error frame"));
         }
     }
 
     #[test]
     fn signals_are_crashes_named_by_signal() {
         for (signal, name) in [(11, "SIGSEGV"), (6, "SIGABRT"), (9, "SIGKILL")] {
-            let outcome = classify(&response_frame(&Response::new(200)), ExitState::Signaled(signal), b"");
+            let outcome = classify(
+                &response_frame(&Response::new(200)),
+                ExitState::Signaled(signal),
+                b"",
+            );
             assert_eq!(outcome.status(), StatusCode::BAD_GATEWAY);
             assert_eq!(outcome.log_name(), format!("runner-crashed({name})"));
             let json = body_json(outcome.into_response("r"));
@@ -539,7 +572,10 @@ mod tests {
         assert_eq!(outcome.log_name(), "runner-failed(11)");
         assert!(outcome.log_detail().unwrap().contains("/secret/path"));
         let message = outcome.message();
-        assert!(message.contains("library-load-failed") && !message.contains("/secret"), "{message}");
+        assert!(
+            message.contains("library-load-failed") && !message.contains("/secret"),
+            "{message}"
+        );
         let outcome = classify(b"", ExitState::Exited(127), b"sh: not found");
         assert_eq!(outcome.code(), Some("runner-failed"));
         assert!(outcome.log_detail().unwrap().contains("no frame"));
@@ -577,7 +613,11 @@ mod tests {
 
     #[test]
     fn timeouts_win_over_everything() {
-        let outcome = classify(&response_frame(&Response::new(200)), ExitState::TimedOut, b"late");
+        let outcome = classify(
+            &response_frame(&Response::new(200)),
+            ExitState::TimedOut,
+            b"late",
+        );
         assert_eq!(outcome.status(), StatusCode::GATEWAY_TIMEOUT);
         assert_eq!(outcome.code(), Some("timeout"));
         assert_eq!(outcome.stderr(), b"late");
@@ -596,13 +636,37 @@ mod tests {
     fn refusals_map_to_their_statuses_and_codes() {
         let cases = [
             (Outcome::NotFound, 404, "not-found"),
-            (Outcome::MethodNotAllowed { allow: "GET, HEAD".into() }, 405, "method-not-allowed"),
+            (
+                Outcome::MethodNotAllowed {
+                    allow: "GET, HEAD".into(),
+                },
+                405,
+                "method-not-allowed",
+            ),
             (Outcome::RequestTimeout, 408, "request-timeout"),
-            (Outcome::BodyTooLarge { length: Some(9) }, 413, "body-too-large"),
+            (
+                Outcome::BodyTooLarge { length: Some(9) },
+                413,
+                "body-too-large",
+            ),
             (Outcome::UriTooLong { limit: 1 }, 414, "uri-too-long"),
-            (Outcome::HeadersTooLarge { reason: "x".into() }, 431, "headers-too-large"),
-            (Outcome::BadRequest { reason: "x".into() }, 400, "bad-request"),
-            (Outcome::SpawnFailed { reason: "ENOENT".into() }, 502, "spawn-failed"),
+            (
+                Outcome::HeadersTooLarge { reason: "x".into() },
+                431,
+                "headers-too-large",
+            ),
+            (
+                Outcome::BadRequest { reason: "x".into() },
+                400,
+                "bad-request",
+            ),
+            (
+                Outcome::SpawnFailed {
+                    reason: "ENOENT".into(),
+                },
+                502,
+                "spawn-failed",
+            ),
         ];
         for (outcome, status, code) in cases {
             let response = outcome.into_response("id-7");
@@ -622,7 +686,13 @@ mod tests {
     fn classify_is_total_on_odd_input() {
         let mut header_only = frame_header(FrameKind::Response, 0).to_vec();
         header_only[7] = 0xff;
-        let inputs: [&[u8]; 5] = [b"", b"FZ", b"FZ\x02\x00\xff\xff\xff\xff", &header_only, b"FZ\x09\x00\x00\x00\x00\x00"];
+        let inputs: [&[u8]; 5] = [
+            b"",
+            b"FZ",
+            b"FZ\x02\x00\xff\xff\xff\xff",
+            &header_only,
+            b"FZ\x09\x00\x00\x00\x00\x00",
+        ];
         for stdout in inputs {
             for exit in [
                 ExitState::Exited(0),

@@ -185,9 +185,7 @@ impl RoutePattern {
                 .zip(&other.segments)
                 .all(|pair| match pair {
                     (Segment::Literal(a), Segment::Literal(b)) => a == b,
-                    (Segment::Param(_), Segment::Param(_)) | (Segment::Rest, Segment::Rest) => {
-                        true
-                    }
+                    (Segment::Param(_), Segment::Param(_)) | (Segment::Rest, Segment::Rest) => true,
                     _ => false,
                 })
     }
@@ -475,47 +473,90 @@ mod tests {
     #[test]
     fn lookup_picks_the_most_specific_route_that_answers_the_method() {
         let mut table = RouteTable::new();
-        table.insert(route("/...", None), "m1", "catch-all").unwrap();
-        table.insert(route("/todos/:id", Some(Method::GET)), "m2", "get-todo").unwrap();
-        table.insert(route("/todos/special", Some(Method::POST)), "m3", "special").unwrap();
-        table.insert(route("/hello", Some(Method::GET)), "m2", "hello").unwrap();
+        table
+            .insert(route("/...", None), "m1", "catch-all")
+            .unwrap();
+        table
+            .insert(route("/todos/:id", Some(Method::GET)), "m2", "get-todo")
+            .unwrap();
+        table
+            .insert(route("/todos/special", Some(Method::POST)), "m3", "special")
+            .unwrap();
+        table
+            .insert(route("/hello", Some(Method::GET)), "m2", "hello")
+            .unwrap();
         assert_eq!(table.len(), 4);
-        assert_eq!(table.lookup(&Method::GET, "/todos/1"), Lookup::Found(&"get-todo"));
-        assert_eq!(table.lookup(&Method::GET, "/todos/special"), Lookup::Found(&"get-todo"));
-        assert_eq!(table.lookup(&Method::POST, "/todos/special"), Lookup::Found(&"special"));
-        assert_eq!(table.lookup(&Method::HEAD, "/hello"), Lookup::Found(&"hello"));
+        assert_eq!(
+            table.lookup(&Method::GET, "/todos/1"),
+            Lookup::Found(&"get-todo")
+        );
+        assert_eq!(
+            table.lookup(&Method::GET, "/todos/special"),
+            Lookup::Found(&"get-todo")
+        );
+        assert_eq!(
+            table.lookup(&Method::POST, "/todos/special"),
+            Lookup::Found(&"special")
+        );
+        assert_eq!(
+            table.lookup(&Method::HEAD, "/hello"),
+            Lookup::Found(&"hello")
+        );
         // The catch-all answers every method, so nothing is 405 here.
-        assert_eq!(table.lookup(&Method::DELETE, "/hello"), Lookup::Found(&"catch-all"));
+        assert_eq!(
+            table.lookup(&Method::DELETE, "/hello"),
+            Lookup::Found(&"catch-all")
+        );
     }
 
     #[test]
     fn lookup_answers_405_with_allow_and_404() {
         let mut table = RouteTable::new();
-        table.insert(route("/hello", Some(Method::GET)), "m", 1).unwrap();
-        table.insert(route("/hello", Some(Method::POST)), "m", 2).unwrap();
-        table.insert(route("/:any", Some(Method::PUT)), "m", 3).unwrap();
+        table
+            .insert(route("/hello", Some(Method::GET)), "m", 1)
+            .unwrap();
+        table
+            .insert(route("/hello", Some(Method::POST)), "m", 2)
+            .unwrap();
+        table
+            .insert(route("/:any", Some(Method::PUT)), "m", 3)
+            .unwrap();
         assert_eq!(
             table.lookup(&Method::DELETE, "/hello"),
             Lookup::MethodNotAllowed("GET, HEAD, POST, PUT".to_owned())
         );
-        assert_eq!(table.lookup(&Method::GET, "/nothing/here"), Lookup::NotFound);
+        assert_eq!(
+            table.lookup(&Method::GET, "/nothing/here"),
+            Lookup::NotFound
+        );
         assert_eq!(table.lookup(&Method::GET, "*"), Lookup::NotFound);
-        assert_eq!(RouteTable::<u8>::new().lookup(&Method::GET, "/"), Lookup::NotFound);
+        assert_eq!(
+            RouteTable::<u8>::new().lookup(&Method::GET, "/"),
+            Lookup::NotFound
+        );
     }
 
     #[test]
     fn conflicts_name_the_earlier_owner() {
         let mut table = RouteTable::new();
-        table.insert(route("/a/:x", Some(Method::GET)), "first/fezz.json", 1).unwrap();
-        table.insert(route("/a/:y", Some(Method::POST)), "second/fezz.json", 2).unwrap();
+        table
+            .insert(route("/a/:x", Some(Method::GET)), "first/fezz.json", 1)
+            .unwrap();
+        table
+            .insert(route("/a/:y", Some(Method::POST)), "second/fezz.json", 2)
+            .unwrap();
         let conflict = table
             .insert(route("/a/:z", Some(Method::HEAD)), "third/fezz.json", 3)
             .unwrap_err();
         assert_eq!(conflict.existing_owner, "first/fezz.json");
         assert_eq!(conflict.existing_pattern, "/a/:x");
-        let conflict = table.insert(route("/a/:z", None), "third/fezz.json", 3).unwrap_err();
+        let conflict = table
+            .insert(route("/a/:z", None), "third/fezz.json", 3)
+            .unwrap_err();
         assert_eq!(conflict.existing_owner, "first/fezz.json");
         assert_eq!(table.len(), 2);
-        table.insert(route("/a/b", None), "third/fezz.json", 3).unwrap();
+        table
+            .insert(route("/a/b", None), "third/fezz.json", 3)
+            .unwrap();
     }
 }

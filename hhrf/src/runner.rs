@@ -24,7 +24,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use fezz_abi::limits::MAX_STDERR_BYTES;
+use fezz_abi::frame::{frame_header, FrameKind};
+use fezz_abi::limits::{MAX_MESSAGE_BYTES, MAX_STDERR_BYTES};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -35,6 +36,10 @@ use crate::registry::Function;
 
 /// The runner's program name when `FEZZ_RUNNER` is not set.
 pub const DEFAULT_RUNNER: &str = "fezz-runner";
+
+/// How many calls can run at once with their exit observed promptly: each live runner has
+/// one blocking thread waiting for it. Past this, waits queue (the deadline still holds).
+pub const MAX_CONCURRENT_CALLS: usize = 4096;
 
 /// How long hhrf waits, after killing a group at the deadline, for its leader to be reaped
 /// before answering anyway (the waiter still reaps it later).
@@ -83,7 +88,9 @@ pub fn resolve_runner(
         }
         return search_path(value, path).ok_or_else(|| RunnerError::NotOnPath(value.to_owned()));
     }
-    let sibling = hhrf_exe.and_then(Path::parent).map(|dir| dir.join(DEFAULT_RUNNER));
+    let sibling = hhrf_exe
+        .and_then(Path::parent)
+        .map(|dir| dir.join(DEFAULT_RUNNER));
     if let Some(sibling) = sibling.as_ref().filter(|sibling| is_executable(sibling)) {
         return Ok(sibling.clone());
     }
@@ -259,18 +266,30 @@ impl Runner {
     }
 
     /// Runs one call: spawns `runner <library>` in the function folder with a cleared
-    /// environment (`PATH` plus the manifest's `env`), writes `frame` and closes stdin, and
+    /// environment (`PATH` plus the manifest's `env`), writes one request frame carrying
+    /// `payload` (an encoded `fezz-request`) and closes stdin, and
     /// collects the output until the runner and every process holding its pipes are gone,
     /// or until `deadline` (then the group is killed and the exit is
-    /// [`ExitState::TimedOut`]). Fails only if the process could not be started.
+    /// [`ExitState::TimedOut`]). Fails only if the process could not be started, or if
+    /// `payload` is larger than a frame can carry (`InvalidInput`, before spawning).
     ///
     /// Dropping the returned future kills the group; the reaping thread still reaps it.
     pub async fn call(
         &self,
         function: &Function,
-        frame: &[u8],
+        payload: &[u8],
         deadline: Instant,
     ) -> io::Result<RunOutput> {
+        if payload.len() > MAX_MESSAGE_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a request of {} bytes does not fit in a frame",
+                    payload.len()
+                ),
+            ));
+        }
+        let header = frame_header(FrameKind::Request, payload.len());
         let mut command = Command::new(&self.program);
         command
             .arg(&function.library)
@@ -284,6 +303,9 @@ impl Runner {
             command.env("PATH", path);
         }
         command.envs(function.env.iter().map(|(name, value)| (name, value)));
+        // Spawned from this async worker thread, never from a blocking-pool thread: a runner
+        // may set PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits, and
+        // blocking-pool threads exit when idle.
         let mut child = command.spawn()?;
         let guard = self.groups.register(child.id() as i32);
         let stdin = child.stdin.take();
@@ -293,8 +315,12 @@ impl Runner {
         let mut waiter = tokio::task::spawn_blocking(move || groups.wait_kill_reap(child));
 
         let stdin = stdin.map(tokio::process::ChildStdin::from_std).transpose();
-        let stdout = stdout.map(tokio::process::ChildStdout::from_std).transpose();
-        let stderr = stderr.map(tokio::process::ChildStderr::from_std).transpose();
+        let stdout = stdout
+            .map(tokio::process::ChildStdout::from_std)
+            .transpose();
+        let stderr = stderr
+            .map(tokio::process::ChildStderr::from_std)
+            .transpose();
         let (stdin, stdout, stderr) = match (stdin, stdout, stderr) {
             (Ok(stdin), Ok(stdout), Ok(stderr)) => (stdin, stdout, stderr),
             (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
@@ -310,7 +336,9 @@ impl Runner {
                 if let Some(mut stdin) = stdin {
                     // A runner that exits without reading makes this fail (EPIPE); its exit
                     // status tells the story.
-                    let _ = stdin.write_all(frame).await;
+                    if stdin.write_all(&header).await.is_ok() {
+                        let _ = stdin.write_all(payload).await;
+                    }
                 }
             };
             let read_out = read_bounded(stdout, &mut out, MAX_STDOUT_BYTES, || guard.kill());
@@ -440,9 +468,18 @@ mod tests {
         assert_eq!(resolve(None).unwrap(), exe_dir.join("fezz-runner"));
         // FEZZ_RUNNER wins over both: a command name on PATH, or a path relative to cwd.
         assert_eq!(resolve(Some("jail")).unwrap(), bin.join("jail"));
-        assert!(matches!(resolve(Some("plain")), Err(RunnerError::NotOnPath(_))));
-        assert_eq!(resolve(Some("bin/plain")).unwrap(), dir.path().join("bin/plain"));
-        assert!(matches!(resolve(Some("./missing")), Err(RunnerError::NotAFile(_))));
+        assert!(matches!(
+            resolve(Some("plain")),
+            Err(RunnerError::NotOnPath(_))
+        ));
+        assert_eq!(
+            resolve(Some("bin/plain")).unwrap(),
+            dir.path().join("bin/plain")
+        );
+        assert!(matches!(
+            resolve(Some("./missing")),
+            Err(RunnerError::NotAFile(_))
+        ));
         let none = resolve_runner(None, Some(&dir.path().join("x/hhrf")), None, dir.path());
         assert!(matches!(none, Err(RunnerError::NotFound { .. })));
     }

@@ -62,8 +62,8 @@ pub fn compiler(compiler: &str, std: &str) -> Command {
 ///
 /// Tests never run cargo themselves (cargo holds the build lock while they run), so the
 /// library must already be built: `.ci/run` runs `cargo build --workspace` before
-/// `cargo test`. Panics with that advice if the file is missing or older than a source of the
-/// crate, so a stale library is never tested by mistake.
+/// `cargo test`. Panics with that advice if the file is missing or older than a source file of
+/// the crate, so a stale library is never tested by mistake.
 pub fn staticlib() -> PathBuf {
     // The test binary is target/<profile>/deps/<name>-<hash>; the library sits in
     // target/<profile>/.
@@ -78,16 +78,14 @@ pub fn staticlib() -> PathBuf {
     let built = std::fs::metadata(&library)
         .and_then(|metadata| metadata.modified())
         .unwrap_or_else(|_| panic!("{} is missing: {advice}", library.display()));
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut sources = vec![crate_dir.join("Cargo.toml")];
-    sources.extend(
-        std::fs::read_dir(crate_dir.join("src"))
-            .expect("abi/src is readable")
-            .map(|entry| entry.expect("abi/src is readable").path()),
-    );
+    // Any change to a source file makes cargo rebuild the library, so a library older than a
+    // source is stale. (Cargo.toml is not compared: cargo does not rebuild for a comment there.)
+    let sources = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
+        .expect("abi/src is readable")
+        .map(|entry| entry.expect("abi/src is readable").path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "rs"));
     for source in sources {
-        let changed = modified(&source);
-        if changed > built {
+        if modified(&source) > built {
             panic!(
                 "{} is older than {}: {advice}",
                 library.display(),
@@ -102,4 +100,21 @@ fn modified(path: &Path) -> SystemTime {
     std::fs::metadata(path)
         .and_then(|metadata| metadata.modified())
         .unwrap_or_else(|error| panic!("cannot stat {}: {error}", path.display()))
+}
+
+/// A fenced block of spec/ABI.md: the first one of language `language` after the line that
+/// starts with `marker`.
+pub fn abi_md_block(marker: &str, language: &str) -> String {
+    let text = std::fs::read_to_string(spec_dir().join("ABI.md")).unwrap();
+    let after = text
+        .find(marker)
+        .map(|at| &text[at..])
+        .unwrap_or_else(|| panic!("spec/ABI.md has no `{marker}` marker"));
+    let fence = format!("```{language}\n");
+    let start = after
+        .find(&fence)
+        .unwrap_or_else(|| panic!("no ```{language} block after `{marker}` in spec/ABI.md"))
+        + fence.len();
+    let end = start + after[start..].find("```").expect("the block is closed");
+    after[start..end].to_owned()
 }

@@ -6,7 +6,7 @@ use std::ops::DerefMut;
 use fezz_abi::{Request, Response};
 use rusqlite::Connection;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::router::{self, Route};
@@ -51,7 +51,7 @@ where
     match action {
         Action::List(done) => {
             let todos = store::list(connection, done)?;
-            Ok(json_response(200, &json!({ "todos": todos })))
+            Ok(json_response(200, &TodoList { todos }))
         }
         Action::Create(changes) => {
             let title = changes.title.unwrap_or_default();
@@ -69,6 +69,12 @@ where
             false => Err(not_found(id)),
         },
     }
+}
+
+/// The body of `GET /todos`.
+#[derive(Serialize)]
+struct TodoList {
+    todos: Vec<Todo>,
 }
 
 /// A route with its validated input, ready for the database.
@@ -96,66 +102,128 @@ pub fn json_response(status: u16, value: &impl Serialize) -> Response {
     Response::json(status, text)
 }
 
+/// What each endpoint does, for the index: (method, path pattern, description). A test checks
+/// it against [`router::ENDPOINTS`].
+pub const ENDPOINT_DOCS: [(&str, &str, &str); 8] = [
+    ("GET", "/", "this index"),
+    (
+        "GET",
+        "/hello",
+        "a plain-text greeting (the original fezz demo route)",
+    ),
+    (
+        "GET",
+        "/todos",
+        "list todos, oldest first; ?done=true or ?done=false filters",
+    ),
+    (
+        "POST",
+        "/todos",
+        "create a todo from {\"title\", \"done\"?}; 201 with a Location header",
+    ),
+    ("GET", "/todos/:id", "one todo"),
+    (
+        "PUT",
+        "/todos/:id",
+        "replace a todo with {\"title\", \"done\"?}; done left out becomes false",
+    ),
+    (
+        "PATCH",
+        "/todos/:id",
+        "change only the fields given: {\"title\"?, \"done\"?}",
+    ),
+    ("DELETE", "/todos/:id", "delete a todo; 204"),
+];
+
+/// The body of `GET /`, in the order it is written.
+#[derive(Serialize)]
+struct Index {
+    name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function: Option<String>,
+    description: &'static str,
+    endpoints: Vec<EndpointDoc>,
+    todo: TodoDoc,
+    requests: &'static str,
+    errors: &'static str,
+    storage: StorageDoc,
+    #[serde(rename = "try", skip_serializing_if = "Vec::is_empty")]
+    examples: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct EndpointDoc {
+    method: &'static str,
+    path: &'static str,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+struct TodoDoc {
+    id: &'static str,
+    title: String,
+    done: &'static str,
+    created_at: &'static str,
+    updated_at: &'static str,
+}
+
+#[derive(Serialize)]
+struct StorageDoc {
+    engine: &'static str,
+    #[serde(rename = "TODOS_DB")]
+    todos_db: String,
+}
+
 /// `GET /`: what this function is and how to call it.
-fn index(request: &Request) -> Value {
+fn index(request: &Request) -> Index {
     let context = &request.context;
-    let function = format!("{}@{}", context.function_id, context.function_version);
-    let describe = |method: &str, path: &str| match (method, path) {
-        ("GET", "/") => "this index",
-        ("GET", "/hello") => "a plain-text greeting (the original fezz demo route)",
-        ("GET", "/todos") => "list todos, oldest first; ?done=true or ?done=false filters",
-        ("POST", "/todos") => {
-            "create a todo from {\"title\", \"done\"?}; 201 with a Location header"
-        }
-        ("GET", "/todos/:id") => "one todo",
-        ("PUT", "/todos/:id") => "replace a todo: {\"title\", \"done\"?} (done defaults to false)",
-        ("PATCH", "/todos/:id") => "change only the fields given: {\"title\"?, \"done\"?}",
-        ("DELETE", "/todos/:id") => "delete a todo; 204",
-        _ => "",
-    };
-    let endpoints: Vec<Value> = router::ENDPOINTS
-        .iter()
-        .flat_map(|endpoint| {
-            endpoint
-                .allow
-                .iter()
-                .filter(|method| **method != "HEAD")
-                .map(move |method| {
-                    json!({
-                        "method": method,
-                        "path": endpoint.path,
-                        "description": describe(method, endpoint.path),
-                    })
-                })
-        })
-        .collect();
-    let database = store::db_path(std::env::var_os(store::DB_ENV));
-    let mut index = json!({
-        "name": "todos",
-        "description": "The fezz demo function: a todo list API on SQLite, in one native library.",
-        "endpoints": endpoints,
-        "todo": {
-            "id": "integer, assigned by the server",
-            "title": format!("string, required on POST and PUT, 1 to {MAX_TITLE_CHARS} characters after trimming"),
-            "done": "boolean, default false",
-            "created_at": "RFC 3339 UTC timestamp, set by the server",
-            "updated_at": "RFC 3339 UTC timestamp, set by the server",
-        },
-        "requests": "POST, PUT and PATCH take a JSON object with content-type: application/json",
-        "errors": "JSON {\"error\": {\"code\", \"message\"}} with status 400, 404, 405 (+ Allow), 415 or 500",
-        "storage": {
-            "engine": "sqlite",
-            store::DB_ENV: database.display().to_string(),
-        },
-    });
-    if !context.function_id.is_empty() {
-        index["function"] = function.clone().into();
-        index["try"] = json!([
-            format!("curl http://HOST/rpc/{function}/todos"),
-            format!("curl http://HOST/rpc/{function}/hello"),
-        ]);
+    let function = (!context.function_id.is_empty())
+        .then(|| format!("{}@{}", context.function_id, context.function_version));
+    let mut examples = Vec::new();
+    if let Some(function) = &function {
+        let scheme = context.scheme.as_deref().unwrap_or("http");
+        let host = context.host.as_deref().unwrap_or("HOST");
+        let base = format!("{scheme}://{host}/rpc/{function}");
+        examples.push(format!("curl {base}/hello"));
+        examples.push(format!("curl {base}/todos"));
+        examples.push(format!(
+            "curl {base}/todos -H 'content-type: application/json' -d '{{\"title\": \"try fezz\"}}'"
+        ));
     }
-    index
+    Index {
+        name: "todos",
+        function,
+        description: "The fezz demo function: a todo list API on SQLite. Paths below are relative \
+            to /rpc/<id>@<version>; the manifest also mounts /hello, /todos and /todos/:id at the \
+            server root.",
+        endpoints: ENDPOINT_DOCS
+            .iter()
+            .map(|&(method, path, description)| EndpointDoc {
+                method,
+                path,
+                description,
+            })
+            .collect(),
+        todo: TodoDoc {
+            id: "integer, assigned by the server",
+            title: format!(
+                "string, required on POST and PUT, 1 to {MAX_TITLE_CHARS} characters after trimming"
+            ),
+            done: "boolean, default false",
+            created_at: "RFC 3339 UTC timestamp, set by the server",
+            updated_at: "RFC 3339 UTC timestamp, set by the server",
+        },
+        requests: "POST, PUT and PATCH take a JSON object with content-type: application/json",
+        errors: "JSON {\"error\": {\"code\", \"message\", \"request_id\"}} with status 400, 404, \
+            405 (with Allow), 415 or 500",
+        storage: StorageDoc {
+            engine: "sqlite",
+            todos_db: store::db_path(std::env::var_os(store::DB_ENV))
+                .display()
+                .to_string(),
+        },
+        examples,
+    }
 }
 
 /// The `done` filter of `GET /todos?done=true|false`; other parameters are ignored.
@@ -302,6 +370,7 @@ fn kind(value: &Value) -> &'static str {
 mod tests {
     use super::*;
     use crate::store::tests::TempDb;
+    use serde_json::json;
 
     /// A test database plus helpers that call [`respond`] on it.
     struct Api {
@@ -358,6 +427,7 @@ mod tests {
         let mut request = Request::new("GET", "/");
         request.context.function_id = "todos".into();
         request.context.function_version = "latest".into();
+        request.context.host = Some("127.0.0.1:3000".into());
         let response = respond::<&mut Connection>(&request, || panic!("index opened the database"));
         assert_eq!(response.status, 200);
         assert_eq!(
@@ -371,6 +441,34 @@ mod tests {
             .iter()
             .any(|e| e["method"] == "DELETE" && e["path"] == "/todos/:id"));
         assert!(endpoints.iter().all(|e| e["description"] != ""));
+        assert_eq!(
+            index["try"][0],
+            "curl http://127.0.0.1:3000/rpc/todos@latest/hello"
+        );
+        // Written in a reading order, not sorted.
+        let text = String::from_utf8(response.body).unwrap();
+        assert!(text.find("\"name\"").unwrap() < text.find("\"endpoints\"").unwrap());
+    }
+
+    #[test]
+    fn the_index_documents_exactly_the_routed_endpoints() {
+        let mut routed: Vec<(&str, &str)> = router::ENDPOINTS
+            .iter()
+            .flat_map(|endpoint| {
+                endpoint
+                    .allow
+                    .iter()
+                    .filter(|method| **method != "HEAD")
+                    .map(|method| (*method, endpoint.path))
+            })
+            .collect();
+        let mut documented: Vec<(&str, &str)> = ENDPOINT_DOCS
+            .iter()
+            .map(|&(method, path, _)| (method, path))
+            .collect();
+        routed.sort();
+        documented.sort();
+        assert_eq!(routed, documented);
     }
 
     #[test]

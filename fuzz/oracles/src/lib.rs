@@ -23,6 +23,8 @@ use arbitrary::{Arbitrary, Unstructured};
 pub mod canonical;
 pub mod codec;
 pub mod frame;
+pub mod manifest;
+pub mod outcome;
 pub mod rules;
 pub mod runner;
 pub mod seeds;
@@ -58,14 +60,24 @@ pub const TARGETS: &[Target] = &[
         run: frame::frame,
     },
     Target {
-        name: "runner_stdin",
-        oracle: "fezz_fuzz_oracles::runner::runner_stdin",
-        run: runner::runner_stdin,
+        name: "manifest",
+        oracle: "fezz_fuzz_oracles::manifest::manifest",
+        run: manifest::manifest,
     },
     Target {
         name: "roundtrip",
         oracle: "fezz_fuzz_oracles::codec::roundtrip",
         run: |data| structured(data, codec::roundtrip),
+    },
+    Target {
+        name: "runner_output",
+        oracle: "fezz_fuzz_oracles::outcome::runner_output",
+        run: outcome::runner_output,
+    },
+    Target {
+        name: "runner_stdin",
+        oracle: "fezz_fuzz_oracles::runner::runner_stdin",
+        run: runner::runner_stdin,
     },
 ];
 

@@ -5,6 +5,9 @@
 //! fuzzing run; `tests/replay.rs` runs them all through the oracles on every `cargo test`.
 
 use fezz_abi::frame::{frame_header, FrameKind};
+use hhrf::outcome::ExitState;
+
+use crate::outcome::RunnerOutput;
 use fezz_abi::{encode_error, encode_request, encode_response, Header, Request, Response, WireError};
 
 /// One seed: the target it feeds, a file name, and the bytes.
@@ -169,7 +172,75 @@ pub fn samples() -> Vec<Seed> {
     let mut then_bad = framed(FrameKind::Request, &requests[0]);
     then_bad.extend_from_slice(&framed(FrameKind::Response, &responses[0]));
     seeds.push(seed("runner_stdin", "sample-then-response-frame", then_bad));
+
+    // A finished runner, as hhrf sees it (see `outcome::RunnerOutput`).
+    let failed = framed(FrameKind::Error, &encode_error(&WireError::new("function-failed", "fixture-error: fixture error")).expect("valid"));
+    let load_failed = framed(FrameKind::Error, &encode_error(&WireError::new("library-load-failed", "cannot open /srv/functions/secret/lib.so")).expect("valid"));
+    let response_frame = |response: Response| {
+        framed(FrameKind::Response, &encode_response(&response).expect("valid"))
+    };
+    let runner_outputs: Vec<(&str, Vec<u8>, ExitState, &[u8])> = vec![
+        ("ok", framed(FrameKind::Response, &responses[1]), ExitState::Exited(0), b""),
+        ("ok-with-error", framed(FrameKind::Response, &responses[2]), ExitState::Exited(0), b"fixture panic\n"),
+        ("function-failed", failed, ExitState::Exited(14), b""),
+        ("function-failed-no-frame", Vec::new(), ExitState::Exited(14), b""),
+        ("load-failed", load_failed, ExitState::Exited(11), b"library-load-failed: /srv/functions/secret/lib.so\n"),
+        ("segfault", Vec::new(), ExitState::Signaled(11), b""),
+        ("timeout", Vec::new(), ExitState::TimedOut, b"still working"),
+        ("no-frame", Vec::new(), ExitState::Exited(0), b""),
+        ("status-101", response_frame(Response::new(101)), ExitState::Exited(0), b""),
+        ("control-header", response_frame(Response::new(200).with_header("x-bell", "\u{7}")), ExitState::Exited(0), b""),
+        (
+            "hop-by-hop",
+            response_frame(
+                Response::new(200)
+                    .with_header("connection", "x-a")
+                    .with_header("x-a", "1")
+                    .with_header("content-length", "9"),
+            ),
+            ExitState::Exited(0),
+            b"",
+        ),
+    ];
+    for (name, stdout, exit, stderr) in runner_outputs {
+        let bytes = RunnerOutput { stdout: &stdout, exit, stderr }.to_bytes();
+        seeds.push(seed("runner_output", format!("sample-{name}"), bytes));
+    }
+
+    // fezz.json files.
+    for (name, json) in sample_manifests() {
+        seeds.push(seed("manifest", format!("sample-{name}"), json.as_bytes().to_vec()));
+    }
     seeds
+}
+
+/// `fezz.json` files: minimal, every field, and a few near misses.
+pub fn sample_manifests() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("minimal", r#"{"id":"echo","version":"1.0.0","entry":"libecho.so","routes":[]}"#),
+        (
+            "full",
+            r#"{
+  "manifest_version": 1,
+  "id": "todos",
+  "version": "latest",
+  "entry": "libtodos.so",
+  "routes": [
+    {"path": "/todos", "method": "GET"},
+    {"path": "/todos", "method": "POST"},
+    {"path": "/todos/:id"},
+    {"path": "/static/..."}
+  ],
+  "timeout_ms": 5000,
+  "env": {"TODOS_DB": "todos.json", "_X": ""}
+}"#,
+        ),
+        ("path-escape", r#"{"id":"..","version":"x/../../etc","entry":"../lib.so","routes":[]}"#),
+        ("unknown-field", r#"{"id":"a","version":"b","entry":"c.so","routes":[],"extra":1}"#),
+        ("duplicate-key", r#"{"id":"a","id":"b","version":"b","entry":"c.so","routes":[]}"#),
+        ("env-reserved", r#"{"id":"a","version":"b","entry":"c.so","routes":[],"env":{"FEZZ_X":"1"}}"#),
+        ("version-2", r#"{"manifest_version":2,"id":"a","version":"b","entry":"c.so","routes":[]}"#),
+    ]
 }
 
 /// The seeds derived from the case files under `vectors` (`spec/vectors/`), loaded with
@@ -190,11 +261,26 @@ pub fn vector_seeds(vectors: &std::path::Path) -> Result<Vec<Seed>, String> {
         );
         let target = match case.message {
             MessageKind::Request => {
-                // Framed, the same request is a runner's stdin.
-                seeds.push(seed("runner_stdin", name.clone(), framed(FrameKind::Request, &case.input)));
+                // Framed, the same request is a runner's stdin (if a frame can carry it).
+                if case.input.len() <= fezz_abi::limits::MAX_MESSAGE_BYTES {
+                    let stdin = framed(FrameKind::Request, &case.input);
+                    seeds.push(seed("runner_stdin", name.clone(), stdin));
+                }
                 "decode_request"
             }
-            MessageKind::Response | MessageKind::Error => "decode_response",
+            MessageKind::Response | MessageKind::Error => {
+                // Framed, with the matching exit, the same message is a runner's output.
+                if case.input.len() <= fezz_abi::limits::MAX_MESSAGE_BYTES {
+                    let (kind, exit) = match case.message {
+                        MessageKind::Response => (FrameKind::Response, ExitState::Exited(0)),
+                        _ => (FrameKind::Error, ExitState::Exited(14)),
+                    };
+                    let stdout = framed(kind, &case.input);
+                    let output = RunnerOutput { stdout: &stdout, exit, stderr: b"" };
+                    seeds.push(seed("runner_output", name.clone(), output.to_bytes()));
+                }
+                "decode_response"
+            }
             MessageKind::Frame => "frame",
         };
         seeds.push(seed(target, name, case.input));
@@ -204,12 +290,13 @@ pub fn vector_seeds(vectors: &std::path::Path) -> Result<Vec<Seed>, String> {
 
 /// Every generated seed: [`samples`] and, with the `vectors` feature, [`vector_seeds`].
 pub fn all(vectors: &std::path::Path) -> Result<Vec<Seed>, String> {
-    let mut seeds = samples();
     #[cfg(feature = "vectors")]
-    seeds.extend(vector_seeds(vectors)?);
+    return Ok([samples(), vector_seeds(vectors)?].concat());
     #[cfg(not(feature = "vectors"))]
-    let _ = vectors;
-    Ok(seeds)
+    {
+        let _ = vectors;
+        Ok(samples())
+    }
 }
 
 #[cfg(test)]

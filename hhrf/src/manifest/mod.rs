@@ -128,9 +128,8 @@ impl ManifestVersion {
             #[serde(default)]
             manifest_version: Option<serde_json::Value>,
         }
-        let probe: Probe = serde_json::from_slice(bytes).map_err(|error| {
-            ManifestError::from_json(String::new(), &error)
-        })?;
+        let probe: Probe = serde_json::from_slice(bytes)
+            .map_err(|error| ManifestError::from_json(String::new(), &error))?;
         match probe.manifest_version {
             None => Ok(ManifestVersion::V1),
             Some(value) => match value.as_u64() {
@@ -536,7 +535,9 @@ mod tests {
         let e = error(r#"{"id":"a","version":"1","entry":"x.so","routes":[],"timeout":5}"#);
         assert!(e.rule.contains("unknown field `timeout`"), "{e}");
         assert!(e.location.is_some());
-        let e = error(r#"{"id":"a","version":"1","entry":"x.so","routes":[{"path":"/","verb":"GET"}]}"#);
+        let e = error(
+            r#"{"id":"a","version":"1","entry":"x.so","routes":[{"path":"/","verb":"GET"}]}"#,
+        );
         assert!(e.field.starts_with("routes[0]"), "{e}");
         assert!(e.rule.contains("unknown field `verb`"), "{e}");
     }
@@ -588,15 +589,22 @@ mod tests {
     #[test]
     fn entry_must_be_a_plain_file_name() {
         for bad in ["", ".", "..", "../x.so", "a/x.so", "a\\x.so", "x\u{0}.so"] {
-            let json = format!(r#"{{"id":"a","version":"1","entry":{bad:?},"routes":[]}}"#);
+            let entry = serde_json::Value::from(bad);
+            let json = format!(r#"{{"id":"a","version":"1","entry":{entry},"routes":[]}}"#);
             assert_eq!(error(&json).field, "entry", "{bad:?}");
         }
     }
 
     #[test]
     fn entry_candidates_swap_the_library_extension() {
-        assert_eq!(candidates_for("libx.dylib", "so"), ["libx.dylib", "libx.so"]);
-        assert_eq!(candidates_for("libx.so", "dylib"), ["libx.so", "libx.dylib"]);
+        assert_eq!(
+            candidates_for("libx.dylib", "so"),
+            ["libx.dylib", "libx.so"]
+        );
+        assert_eq!(
+            candidates_for("libx.so", "dylib"),
+            ["libx.so", "libx.dylib"]
+        );
         assert_eq!(candidates_for("libx.so", "so"), ["libx.so"]);
         assert_eq!(candidates_for("libx.so.1", "dylib"), ["libx.so.1"]);
         assert_eq!(candidates_for("libx", "so"), ["libx"]);
@@ -611,22 +619,31 @@ mod tests {
             (r#"[{"path":"/a/.../b"}]"#, "routes[0].path"),
             (r#"[{"path":"/a","method":"get"}]"#, "routes[0].method"),
             (r#"[{"path":"/a","method":"G T"}]"#, "routes[0].method"),
-            (r#"[{"path":"/a"},{"path":"/a","method":"GET"}]"#, "routes[1]"),
-            (r#"[{"path":"/a/:x","method":"GET"},{"path":"/a/:y","method":"HEAD"}]"#, "routes[1]"),
+            (
+                r#"[{"path":"/a"},{"path":"/a","method":"GET"}]"#,
+                "routes[1]",
+            ),
+            (
+                r#"[{"path":"/a/:x","method":"GET"},{"path":"/a/:y","method":"HEAD"}]"#,
+                "routes[1]",
+            ),
         ];
         for (routes, field) in cases {
             let json = format!(r#"{{"id":"a","version":"1","entry":"x.so","routes":{routes}}}"#);
             let e = error(&json);
             assert_eq!(e.field, field, "{routes}: {e}");
         }
-        let fine = r#"[{"path":"/a","method":"GET"},{"path":"/a","method":"POST"},{"path":"/a/:x"}]"#;
+        let fine =
+            r#"[{"path":"/a","method":"GET"},{"path":"/a","method":"POST"},{"path":"/a/:x"}]"#;
         let json = format!(r#"{{"id":"a","version":"1","entry":"x.so","routes":{fine}}}"#);
         parse(&json).unwrap();
     }
 
     #[test]
     fn too_many_routes_are_rejected() {
-        let routes: Vec<String> = (0..=MAX_ROUTES).map(|i| format!(r#"{{"path":"/r{i}"}}"#)).collect();
+        let routes: Vec<String> = (0..=MAX_ROUTES)
+            .map(|i| format!(r#"{{"path":"/r{i}"}}"#))
+            .collect();
         let json = format!(
             r#"{{"id":"a","version":"1","entry":"x.so","routes":[{}]}}"#,
             routes.join(",")
@@ -636,8 +653,17 @@ mod tests {
 
     #[test]
     fn timeouts_are_bounded() {
-        for (ms, ok) in [("0", false), ("1", true), ("3600000", true), ("3600001", false), ("-1", false), ("1.5", false)] {
-            let json = format!(r#"{{"id":"a","version":"1","entry":"x.so","routes":[],"timeout_ms":{ms}}}"#);
+        for (ms, ok) in [
+            ("0", false),
+            ("1", true),
+            ("3600000", true),
+            ("3600001", false),
+            ("-1", false),
+            ("1.5", false),
+        ] {
+            let json = format!(
+                r#"{{"id":"a","version":"1","entry":"x.so","routes":[],"timeout_ms":{ms}}}"#
+            );
             match parse(&json) {
                 Ok(_) => assert!(ok, "{ms}"),
                 Err(e) => {
@@ -657,7 +683,8 @@ mod tests {
             (r#"{"A":"x","A":"y"}"#, "env.A"),
             (r#"{"A":"x\u0000"}"#, "env.A"),
         ] {
-            let json = format!(r#"{{"id":"a","version":"1","entry":"x.so","routes":[],"env":{env}}}"#);
+            let json =
+                format!(r#"{{"id":"a","version":"1","entry":"x.so","routes":[],"env":{env}}}"#);
             let e = error(&json);
             assert_eq!(e.field, field, "{env}: {e}");
         }
@@ -693,7 +720,9 @@ mod tests {
     #[test]
     fn oversized_files_are_rejected_before_parsing() {
         let big = vec![b' '; MAX_MANIFEST_BYTES + 1];
-        assert!(error(std::str::from_utf8(&big).unwrap()).rule.contains("limit"));
+        assert!(error(std::str::from_utf8(&big).unwrap())
+            .rule
+            .contains("limit"));
     }
 
     #[test]

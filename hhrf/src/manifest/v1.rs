@@ -12,7 +12,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::{
-    parse_method, EnvName, Entry, FunctionId, Manifest, ManifestError, ManifestVersion, Route,
+    parse_method, Entry, EnvName, FunctionId, Manifest, ManifestError, ManifestVersion, Route,
     TimeoutMs, Version, MAX_ENV_ENTRIES, MAX_ENV_VALUE_BYTES, MAX_ROUTES,
 };
 use crate::routes::RoutePattern;
@@ -120,9 +120,10 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
         })
         .collect();
     for (later, route) in routes.iter().enumerate() {
-        if let Some(earlier) = routes[..later].iter().position(|other| {
-            other.path.same_shape(&route.path) && other.methods_overlap(route)
-        }) {
+        if let Some(earlier) = routes[..later]
+            .iter()
+            .position(|other| other.path.same_shape(&route.path) && other.methods_overlap(route))
+        {
             return Err(ManifestError::field(
                 format!("routes[{later}]"),
                 format!(
@@ -139,10 +140,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
         let field = format!("env.{name}");
         let checked = EnvName::new(name).map_err(|rule| ManifestError::field(&field, rule))?;
         if env.iter().any(|(existing, _)| *existing == checked) {
-            return Err(ManifestError::field(
-                field,
-                "the name appears twice in env",
-            ));
+            return Err(ManifestError::field(field, "the name appears twice in env"));
         }
         if value.len() > MAX_ENV_VALUE_BYTES {
             return Err(ManifestError::field(

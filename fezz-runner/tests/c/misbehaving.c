@@ -1,0 +1,115 @@
+/*
+ * A function library that misbehaves in one way, chosen at compile time with -DMODE_<NAME>.
+ * fezz-runner's tests compile it with `cc -shared -fPIC` into a temporary directory.
+ *
+ * Every variant counts its fezz_free_v2 calls and, at exit (atexit, or dlclose), writes
+ * "fezz_free_v2 calls: N" on stderr, so a test can check that the runner releases every
+ * buffer exactly once. The buffers it hands out come from malloc and are freed there.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct FezzBuffer {
+    uint8_t *data;
+    size_t len;
+    size_t capacity;
+} FezzBuffer;
+
+static unsigned free_calls = 0;
+
+static void report_frees(void) {
+    fprintf(stderr, "fezz_free_v2 calls: %u\n", free_calls);
+    fflush(stderr);
+}
+
+__attribute__((constructor)) static void on_load(void) {
+    atexit(report_frees);
+#ifdef MODE_NOISY
+    /* A library that greets on stdout while being loaded: must land on stderr. */
+    printf("constructor noise\n");
+    fflush(stdout);
+#endif
+}
+
+/* A malloc'd copy of `len` bytes, as a buffer this library owns. */
+/* Some modes use none of the helpers below. */
+#define UNUSED_OK __attribute__((unused))
+
+UNUSED_OK static FezzBuffer owned(const void *bytes, size_t len) {
+    FezzBuffer buffer = {malloc(len ? len : 1), len, len ? len : 1};
+    memcpy(buffer.data, bytes, len);
+    return buffer;
+}
+
+/* {0: 2, 1: 200, 9: 0}: a valid response with an unknown key, which a runner that re-encoded
+ * the response would drop. */
+UNUSED_OK static const uint8_t VALID_RESPONSE[] = {0xa3, 0x00, 0x02, 0x01, 0x18, 0xc8, 0x09, 0x00};
+/* {0: "db", 1: "down"}: a fezz-error. */
+UNUSED_OK static const uint8_t ERROR_DB_DOWN[] = {0xa2, 0x00, 0x62, 'd', 'b', 0x01, 0x64, 'd', 'o', 'w', 'n'};
+UNUSED_OK static const char GARBAGE[] = "this is not CBOR";
+
+#ifndef MODE_NO_VERSION
+uint32_t fezz_abi_version(void) {
+#if defined(MODE_VERSION_1)
+    return 1;
+#elif defined(MODE_VERSION_3)
+    return 3;
+#else
+    return 2;
+#endif
+}
+#endif
+
+#ifndef MODE_NO_HANDLE
+int32_t fezz_handle_v2(const uint8_t *request, size_t request_len, FezzBuffer *response) {
+    (void)request;
+    (void)request_len;
+    (void)response;
+#if defined(MODE_VERSION_1)
+    abort(); /* a runner must not call a version-1 library */
+#elif defined(MODE_GARBAGE_OK)
+    *response = owned(GARBAGE, sizeof GARBAGE - 1);
+    return 0;
+#elif defined(MODE_NULL_OK)
+    return 0;
+#elif defined(MODE_EMPTY_OK)
+    *response = owned("", 0);
+    return 0;
+#elif defined(MODE_ERROR_WITH_MESSAGE)
+    *response = owned(ERROR_DB_DOWN, sizeof ERROR_DB_DOWN);
+    return 3; /* FEZZ_RESULT_FUNCTION_FAILED */
+#elif defined(MODE_PANIC_CODE)
+    return 4; /* FEZZ_RESULT_PANIC, nothing written */
+#elif defined(MODE_UNKNOWN_CODE)
+    *response = owned(GARBAGE, sizeof GARBAGE - 1);
+    return 42;
+#elif defined(MODE_READ_STDIN)
+    /* A function that reads stdin must see end of input, not the next request frame. */
+    char byte;
+    if (read(0, &byte, 1) != 0) {
+        *response = owned(GARBAGE, sizeof GARBAGE - 1);
+        return 0;
+    }
+    *response = owned(VALID_RESPONSE, sizeof VALID_RESPONSE);
+    return 0;
+#else /* MODE_VALID, MODE_NOISY, MODE_VERSION_3, MODE_NO_FREE */
+#ifdef MODE_NOISY
+    printf("handler noise\n");
+    fflush(stdout);
+#endif
+    *response = owned(VALID_RESPONSE, sizeof VALID_RESPONSE);
+    return 0;
+#endif
+}
+#endif
+
+#ifndef MODE_NO_FREE
+void fezz_free_v2(FezzBuffer response) {
+    free_calls++;
+    free(response.data);
+}
+#endif

@@ -1,0 +1,343 @@
+//! The HTTP server: the accept loop, one hyper HTTP/1 connection task per client, the
+//! request handler that turns a request into an [`Outcome`], and graceful shutdown.
+//!
+//! What lives here: [`Server`] (bind, run until stopped, drain), the handler, request ids.
+//! What does not: the HTTP ↔ wire mapping (`dispatch`), the runner process (`runner`), the
+//! outcome → response mapping (`outcome`).
+//!
+//! The accept loop never exits on an accept error: per-connection errors are skipped, and
+//! resource errors (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`) are logged and retried after a
+//! back-off that doubles from 10 ms to 1 s. On the first stop request the listener closes,
+//! idle connections close, and in-flight calls finish (at most until the drain limit); a
+//! second stop request, or the limit, ends them by killing their process groups.
+
+use std::collections::hash_map::RandomState;
+use std::convert::Infallible;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use fezz_abi::encode_request;
+use fezz_abi::limits::{MAX_BODY_BYTES, MAX_HEADER_COUNT};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::dispatch;
+use crate::log::{self, RequestLog};
+use crate::manifest::TimeoutMs;
+use crate::outcome::{classify, Body, Outcome};
+use crate::registry::{Registry, Routed};
+use crate::runner::{ProcessGroups, Runner, REAP_GRACE};
+
+/// How long a client may take to send a request head.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The first and the largest pause after a failed `accept`.
+pub const ACCEPT_BACKOFF: (Duration, Duration) =
+    (Duration::from_millis(10), Duration::from_secs(1));
+
+/// Request ids: a random per-process prefix and a counter, `9f3a1c2e-00000001`.
+#[derive(Debug)]
+pub struct RequestIds {
+    prefix: u32,
+    next: AtomicU64,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        if let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) {
+            hasher.write_u128(now.as_nanos());
+        }
+        RequestIds {
+            prefix: hasher.finish() as u32,
+            next: AtomicU64::new(1),
+        }
+    }
+}
+
+impl RequestIds {
+    /// The next id.
+    pub fn next_id(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}-{n:08x}", self.prefix)
+    }
+}
+
+struct State {
+    registry: Registry,
+    runner: Runner,
+    default_timeout: TimeoutMs,
+    ids: RequestIds,
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<State>,
+    groups: Arc<ProcessGroups>,
+}
+
+impl Server {
+    /// Binds `listen` and prepares to serve `registry` with runner `program` (whose `PATH`
+    /// will be `path_env`).
+    pub async fn bind(
+        listen: SocketAddr,
+        registry: Registry,
+        program: std::path::PathBuf,
+        path_env: Option<std::ffi::OsString>,
+        default_timeout: TimeoutMs,
+    ) -> io::Result<Server> {
+        let listener = TcpListener::bind(listen).await?;
+        let groups = Arc::new(ProcessGroups::default());
+        let runner = Runner::new(program, path_env, groups.clone());
+        Ok(Server {
+            listener,
+            state: Arc::new(State {
+                registry,
+                runner,
+                default_timeout,
+                ids: RequestIds::default(),
+            }),
+            groups,
+        })
+    }
+
+    /// The address actually bound (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// How long a stop waits for in-flight calls: the longest timeout of any function (or
+    /// the default), plus the reap grace, plus one second.
+    pub fn drain_limit(&self) -> Duration {
+        let longest = self
+            .state
+            .registry
+            .functions()
+            .iter()
+            .filter_map(|function| function.timeout)
+            .chain([self.state.default_timeout])
+            .max()
+            .unwrap_or(self.state.default_timeout);
+        longest.duration() + REAP_GRACE + Duration::from_secs(1)
+    }
+
+    /// Serves until the first message on `stop` (its text names the reason, e.g. the
+    /// signal), then drains. A second message, or the drain limit, ends the remaining
+    /// calls. Returns when every connection is closed.
+    pub async fn run(self, mut stop: mpsc::UnboundedReceiver<&'static str>) {
+        let (shutdown_tx, shutdown_rx) = watch::channel(());
+        let mut connections = JoinSet::new();
+        let mut backoff: Option<Duration> = None;
+        let reason = loop {
+            tokio::select! {
+                Some(reason) = stop.recv() => break reason,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, client)) => {
+                        backoff = None;
+                        let state = self.state.clone();
+                        let shutdown = shutdown_rx.clone();
+                        connections.spawn(serve_connection(state, stream, client, shutdown));
+                    }
+                    Err(error) if is_connection_error(&error) => {}
+                    Err(error) => {
+                        let pause = backoff.map_or(ACCEPT_BACKOFF.0, |last| (last * 2).min(ACCEPT_BACKOFF.1));
+                        backoff = Some(pause);
+                        log::line(format_args!(
+                            "accept failed: {error}; retrying in {} ms",
+                            pause.as_millis()
+                        ));
+                        tokio::select! {
+                            Some(reason) = stop.recv() => break reason,
+                            () = tokio::time::sleep(pause) => {}
+                        }
+                    }
+                },
+            }
+        };
+        let limit = self.drain_limit();
+        drop(self.listener);
+        log::line(format_args!(
+            "stopping ({reason}): no new connections; draining {} connection(s) for at most {} ms",
+            connections.len(),
+            limit.as_millis()
+        ));
+        drop(shutdown_tx);
+        let drained = tokio::select! {
+            () = async { while connections.join_next().await.is_some() {} } => true,
+            () = tokio::time::sleep(limit) => false,
+            Some(_) = stop.recv() => false,
+        };
+        if !drained {
+            log::line(format_args!(
+                "ending {} connection(s) and {} runner(s) without waiting",
+                connections.len(),
+                self.groups.len()
+            ));
+            connections.abort_all();
+            while connections.join_next().await.is_some() {}
+        }
+        self.groups.kill_all();
+        log::line("stopped");
+    }
+}
+
+/// Errors of one half-made connection; the next `accept` is unaffected.
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+async fn serve_connection(
+    state: Arc<State>,
+    stream: TcpStream,
+    client: SocketAddr,
+    mut shutdown: watch::Receiver<()>,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |request| handle(state.clone(), client, request));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_headers(MAX_HEADER_COUNT);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = shutdown.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+async fn handle(
+    state: Arc<State>,
+    client: SocketAddr,
+    request: http::Request<Incoming>,
+) -> Result<http::Response<Body>, Infallible> {
+    let id = state.ids.next_id();
+    let mut log = RequestLog::start(&id, client, request.method().as_str(), request.uri().path());
+    let outcome = call(&state, client, &id, request, &mut log).await;
+    log.finish(&outcome);
+    Ok(outcome.into_response(&id))
+}
+
+/// Everything between a request and its outcome.
+async fn call(
+    state: &State,
+    client: SocketAddr,
+    id: &str,
+    request: http::Request<Incoming>,
+    log: &mut RequestLog,
+) -> Outcome {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path();
+    let (function, function_path) = match dispatch::rpc_target(path) {
+        Some(Ok(target)) => match state.registry.function(target.name) {
+            Some(function) => (function.clone(), target.path),
+            None => return Outcome::NotFound,
+        },
+        Some(Err(())) => return Outcome::NotFound,
+        None => match state.registry.route(&parts.method, path) {
+            Routed::Found(function) => (function.clone(), path.to_owned()),
+            Routed::MethodNotAllowed(allow) => return Outcome::MethodNotAllowed { allow },
+            Routed::NotFound => return Outcome::NotFound,
+        },
+    };
+    log.set_function(function.name());
+    if let Err(outcome) = dispatch::check_content_length(&parts.headers) {
+        return outcome;
+    }
+
+    let timeout = function.timeout.unwrap_or(state.default_timeout);
+    let deadline = started + timeout.duration();
+    let deadline_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_add(timeout.duration())
+        .as_millis() as u64;
+
+    let collected =
+        tokio::time::timeout_at(deadline, Limited::new(body, MAX_BODY_BYTES).collect()).await;
+    let body = match collected {
+        Err(_elapsed) => return Outcome::RequestTimeout,
+        Ok(Err(error)) if error.is::<LengthLimitError>() => {
+            return Outcome::BodyTooLarge { length: None }
+        }
+        Ok(Err(error)) => {
+            return Outcome::BadRequest {
+                reason: format!("the request body could not be read: {error}"),
+            }
+        }
+        Ok(Ok(collected)) => collected.to_bytes().to_vec(),
+    };
+
+    let context = dispatch::request_context(&function, id, deadline_unix_ms, client, &parts);
+    let wire = match dispatch::wire_request(&parts, function_path, body, context) {
+        Ok(wire) => wire,
+        Err(outcome) => return outcome,
+    };
+    let payload = match encode_request(&wire) {
+        Ok(payload) => payload,
+        Err(error) => {
+            return Outcome::BadRequest {
+                reason: format!("the request cannot be sent to a function: {error}"),
+            }
+        }
+    };
+    drop(wire);
+
+    match state.runner.call(&function, &payload, deadline).await {
+        Ok(output) => classify(&output.stdout, output.exit, &output.stderr),
+        Err(error) => Outcome::SpawnFailed {
+            reason: format!("{}: {error}", state.runner.program().display()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_unique_and_ordered() {
+        let ids = RequestIds::default();
+        let a = ids.next_id();
+        let b = ids.next_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 17);
+        assert_eq!(a[..9], b[..9]);
+        assert!(a.ends_with("00000001") && b.ends_with("00000002"));
+    }
+
+    #[test]
+    fn per_connection_accept_errors_are_skipped() {
+        assert!(is_connection_error(&io::Error::from(
+            io::ErrorKind::ConnectionAborted
+        )));
+        let emfile = io::Error::from_raw_os_error(nix::errno::Errno::EMFILE as i32);
+        assert!(!is_connection_error(&emfile));
+    }
+}

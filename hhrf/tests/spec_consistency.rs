@@ -1,0 +1,278 @@
+//! Every fact that `spec/HTTP.md` and the hhrf crate both state is compared here, so that a
+//! number or a name edited in one place and not the other fails a test:
+//!
+//! - "Configuration": the defaults against `hhrf::config`;
+//! - "Limits": every constant by name and value, nothing missing or extra;
+//! - "Errors": every (status, `error.code`) pair against `Outcome`, both ways;
+//! - "Hop-by-hop headers": the list against `dispatch::HOP_BY_HOP`;
+//! - every link in HTTP.md resolves to a file and a heading, and every anchor that a vector in
+//!   `spec/vectors/http` cites exists.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use fezz_abi::limits::{
+    MAX_BODY_BYTES, MAX_HEADER_COUNT, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES,
+    MAX_STDERR_BYTES, MAX_TEXT_BYTES,
+};
+use fezz_abi::WireError;
+use hhrf::config::{DEFAULT_LISTEN, DEFAULT_ROOT, DEFAULT_TIMEOUT_MS};
+use hhrf::dispatch::HOP_BY_HOP;
+use hhrf::manifest::{
+    MAX_ENTRY_BYTES, MAX_ENV_ENTRIES, MAX_ENV_NAME_BYTES, MAX_ENV_VALUE_BYTES, MAX_MANIFEST_BYTES,
+    MAX_NAME_BYTES, MAX_ROUTES, MAX_TIMEOUT_MS,
+};
+use hhrf::outcome::{classify, ExitState, Outcome, MAX_STDOUT_BYTES};
+use hhrf::routes::MAX_ROUTE_BYTES;
+use hhrf::runner::MAX_CONCURRENT_CALLS;
+use hhrf::server::HEADER_READ_TIMEOUT;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn http_md() -> String {
+    std::fs::read_to_string(root().join("spec/HTTP.md")).expect("spec/HTTP.md")
+}
+
+/// The text under `heading` up to the next heading of the same or a higher level.
+fn section(markdown: &str, heading: &str) -> String {
+    let level = heading.len() - heading.trim_start_matches('#').len();
+    let mut lines = markdown.lines().skip_while(|line| *line != heading);
+    assert!(lines.next().is_some(), "no heading `{heading}`");
+    let mut in_code = false;
+    let mut text = String::new();
+    for line in lines {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        }
+        let marks = line.len() - line.trim_start_matches('#').len();
+        if !in_code && marks > 0 && marks <= level && line[marks..].starts_with(' ') {
+            break;
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
+}
+
+/// The body rows of the first table in `text`, cells trimmed, backticks removed.
+fn table(text: &str) -> Vec<Vec<String>> {
+    let rows: Vec<&str> = text
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .collect();
+    assert!(
+        rows.len() >= 2 && rows[1].starts_with("|--"),
+        "no table in:\n{text}"
+    );
+    rows[2..]
+        .iter()
+        .map(|row| {
+            row.trim_matches('|')
+                .split(" | ")
+                .map(|cell| cell.trim().trim_matches('`').to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn configuration_defaults_match_the_code() {
+    let rows = table(&section(&http_md(), "## Configuration"));
+    let default = |option: &str| {
+        rows.iter()
+            .find(|row| row[0] == option)
+            .unwrap_or_else(|| panic!("no row for {option}"))[2]
+            .clone()
+    };
+    assert_eq!(default("--listen"), DEFAULT_LISTEN);
+    assert_eq!(default("--root"), DEFAULT_ROOT);
+    assert_eq!(default("--timeout-ms"), DEFAULT_TIMEOUT_MS.to_string());
+    let timeout_rule = &rows.iter().find(|row| row[0] == "--timeout-ms").unwrap()[3];
+    assert!(
+        timeout_rule.contains(&format!("1 to {MAX_TIMEOUT_MS}")),
+        "{timeout_rule}"
+    );
+    let variables: Vec<&str> = rows.iter().map(|row| row[1].as_str()).collect();
+    assert_eq!(variables, ["HHRF_LISTEN", "HHRF_ROOT", "HHRF_TIMEOUT_MS"]);
+}
+
+#[test]
+fn limits_table_matches_the_constants() {
+    let code: Vec<(&str, u128)> = vec![
+        ("MAX_BODY_BYTES", MAX_BODY_BYTES as u128),
+        ("MAX_HEADER_COUNT", MAX_HEADER_COUNT as u128),
+        ("MAX_HEADER_NAME_BYTES", MAX_HEADER_NAME_BYTES as u128),
+        ("MAX_HEADER_VALUE_BYTES", MAX_HEADER_VALUE_BYTES as u128),
+        ("MAX_TEXT_BYTES", MAX_TEXT_BYTES as u128),
+        ("MAX_STDOUT_BYTES", MAX_STDOUT_BYTES as u128),
+        ("MAX_STDERR_BYTES", MAX_STDERR_BYTES as u128),
+        ("HEADER_READ_TIMEOUT", HEADER_READ_TIMEOUT.as_millis()),
+        ("MAX_CONCURRENT_CALLS", MAX_CONCURRENT_CALLS as u128),
+        ("MAX_MANIFEST_BYTES", MAX_MANIFEST_BYTES as u128),
+        ("MAX_NAME_BYTES", MAX_NAME_BYTES as u128),
+        ("MAX_ENTRY_BYTES", MAX_ENTRY_BYTES as u128),
+        ("MAX_ROUTES", MAX_ROUTES as u128),
+        ("MAX_ROUTE_BYTES", MAX_ROUTE_BYTES as u128),
+        ("MAX_ENV_ENTRIES", MAX_ENV_ENTRIES as u128),
+        ("MAX_ENV_NAME_BYTES", MAX_ENV_NAME_BYTES as u128),
+        ("MAX_ENV_VALUE_BYTES", MAX_ENV_VALUE_BYTES as u128),
+        ("MAX_TIMEOUT_MS", MAX_TIMEOUT_MS as u128),
+    ];
+    let spec: Vec<(String, u128)> = table(&section(&http_md(), "## Limits"))
+        .into_iter()
+        .map(|row| (row[1].clone(), row[2].parse().expect("a plain number")))
+        .collect();
+    let spec_names: Vec<&str> = spec.iter().map(|(name, _)| name.as_str()).collect();
+    let code_names: Vec<&str> = code.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        spec_names, code_names,
+        "the Limits table lists other constants"
+    );
+    for ((name, spec_value), (_, code_value)) in spec.iter().zip(&code) {
+        assert_eq!(spec_value, code_value, "{name}");
+    }
+}
+
+/// One outcome of every kind.
+fn every_outcome() -> Vec<Outcome> {
+    vec![
+        Outcome::NotFound,
+        Outcome::MethodNotAllowed {
+            allow: "GET".into(),
+        },
+        Outcome::RequestTimeout,
+        Outcome::BodyTooLarge { length: None },
+        Outcome::UriTooLong { limit: 1 },
+        Outcome::HeadersTooLarge {
+            reason: String::new(),
+        },
+        Outcome::BadRequest {
+            reason: String::new(),
+        },
+        Outcome::FunctionFailed {
+            error: Some(WireError::new("function-failed", "x")),
+            output_problem: None,
+            stderr: Vec::new(),
+        },
+        classify(b"", ExitState::Signaled(11), b""),
+        classify(b"", ExitState::Exited(11), b""),
+        classify(b"", ExitState::Exited(0), b""),
+        Outcome::SpawnFailed {
+            reason: String::new(),
+        },
+        classify(b"", ExitState::TimedOut, b""),
+    ]
+}
+
+#[test]
+fn errors_table_matches_the_outcomes() {
+    let spec: BTreeSet<(u16, String)> = table(&section(&http_md(), "## Errors"))
+        .into_iter()
+        .map(|row| (row[1].parse().expect("a status"), row[2].clone()))
+        .collect();
+    let code: BTreeSet<(u16, String)> = every_outcome()
+        .iter()
+        .map(|outcome| {
+            (
+                outcome.status().as_u16(),
+                outcome.code().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(spec, code);
+}
+
+#[test]
+fn hop_by_hop_list_matches_the_code() {
+    let text = section(&http_md(), "## Hop-by-hop headers");
+    let line = text
+        .lines()
+        .find(|line| line.starts_with('`'))
+        .expect("the list line");
+    let listed: Vec<&str> = line
+        .split(", ")
+        .map(|name| name.trim_matches('`'))
+        .collect();
+    assert_eq!(listed, HOP_BY_HOP);
+}
+
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn anchors(markdown: &str) -> BTreeSet<String> {
+    let mut in_code = false;
+    markdown
+        .lines()
+        .filter(|line| {
+            if line.starts_with("```") {
+                in_code = !in_code;
+            }
+            !in_code
+        })
+        .filter_map(|line| {
+            let marks = line.len() - line.trim_start_matches('#').len();
+            (marks > 0 && line[marks..].starts_with(' ')).then(|| anchor(&line[marks..]))
+        })
+        .collect()
+}
+
+#[test]
+fn links_resolve_and_cited_anchors_exist() {
+    let spec = root().join("spec");
+    let text = http_md();
+    for (at, _) in text.match_indices("](") {
+        let target = &text[at + 2..at + 2 + text[at + 2..].find(')').unwrap()];
+        if target.contains("://") {
+            continue;
+        }
+        let (path, fragment) = target.split_once('#').unwrap_or((target, ""));
+        let linked = if path.is_empty() {
+            spec.join("HTTP.md")
+        } else {
+            spec.join(path)
+        };
+        assert!(
+            linked.exists(),
+            "HTTP.md links to {target}, which does not exist"
+        );
+        if !fragment.is_empty() {
+            let markdown = std::fs::read_to_string(&linked).unwrap();
+            assert!(
+                anchors(&markdown).contains(fragment),
+                "HTTP.md links to {target}: no such heading"
+            );
+        }
+    }
+    let own = anchors(&text);
+    let vectors = spec.join("vectors/http");
+    for entry in std::fs::read_dir(&vectors).into_iter().flatten().flatten() {
+        let case = std::fs::read_to_string(entry.path()).unwrap();
+        for (at, _) in case.match_indices("HTTP.md#") {
+            let fragment: String = case[at + 8..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '-')
+                .collect();
+            assert!(
+                own.contains(&fragment),
+                "{} cites HTTP.md#{fragment}",
+                entry.path().display()
+            );
+        }
+    }
+}
