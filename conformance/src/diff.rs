@@ -2,7 +2,7 @@
 //! Longest common subsequence over lines; inputs are a few hundred lines at most.
 
 /// A unified-style diff of `expected` against `actual`: unchanged lines start with two spaces,
-/// removed (expected only) with `- `, added (actual only) with `+ `. Runs of more than six
+/// removed (expected only) with `- `, added (actual only) with `+ `. Runs of more than eight
 /// unchanged lines are shortened to their first and last three.
 pub fn line_diff(expected: &str, actual: &str) -> String {
     let old: Vec<&str> = expected.lines().collect();
@@ -40,7 +40,7 @@ pub fn line_diff(expected: &str, actual: &str) -> String {
             .iter()
             .take_while(|(mark, _)| *mark == ' ')
             .count();
-        if run > 6 {
+        if run > 8 {
             for (_, line) in &lines[index..index + 3] {
                 out.push_str(&format!("  {line}\n"));
             }
@@ -73,10 +73,10 @@ mod tests {
 
     #[test]
     fn shortens_long_unchanged_runs() {
-        let old = "1\n2\n3\n4\n5\n6\n7\n8\nold\n";
-        let new = "1\n2\n3\n4\n5\n6\n7\n8\nnew\n";
+        let old = "1\n2\n3\n4\n5\n6\n7\n8\n9\nold\n";
+        let new = "1\n2\n3\n4\n5\n6\n7\n8\n9\nnew\n";
         let diff = line_diff(old, new);
-        assert!(diff.contains("… 2 unchanged lines …"), "{diff}");
+        assert!(diff.contains("… 3 unchanged lines …"), "{diff}");
         assert!(diff.ends_with("- old\n+ new\n"), "{diff}");
     }
 }

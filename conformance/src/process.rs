@@ -112,7 +112,7 @@ impl RunOutcome {
             .nth(2000)
             .map_or(0, |(index, _)| index);
         if text.is_empty() {
-            "(stderr empty)".to_owned()
+            "stderr empty".to_owned()
         } else if start == 0 {
             format!("stderr:\n{text}")
         } else {

@@ -204,3 +204,28 @@ fn a_runner_that_cannot_start_is_502_spawn_failed() {
     assert!(line.contains("outcome=spawn-failed"), "{line}");
     assert!(line.contains("not-executable"), "{line}");
 }
+
+#[test]
+fn many_failing_calls_leak_no_descriptor_and_no_process() {
+    let root = Root::new();
+    root.add_fixture(600);
+    let hhrf = Hhrf::start(&root, &[]);
+    assert_still_serving(&hhrf);
+    let baseline = hhrf.open_fds();
+    for round in 0..4 {
+        for path in [
+            "/panic",
+            "/segfault",
+            "/abort",
+            "/error-code",
+            "/stdout",
+            "/echo",
+        ] {
+            let response = hhrf.get(&format!("/rpc/fx@1{path}"));
+            assert!(response.status >= 200, "{round} {path}");
+        }
+    }
+    hhrf.get("/rpc/fx@1/hang").assert_error(504, "timeout");
+    hhrf.assert_fds_back_to(baseline);
+    hhrf.assert_no_children();
+}

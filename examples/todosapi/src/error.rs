@@ -88,7 +88,7 @@ impl ApiError {
         if !request_id.is_empty() {
             error["request_id"] = request_id.into();
         }
-        let mut response = Response::json(self.status(), json!({ "error": error }).to_string());
+        let mut response = crate::api::json_response(self.status(), &json!({ "error": error }));
         match &self {
             ApiError::MethodNotAllowed { allow } => {
                 response = response.with_header("allow", allow.join(", "));

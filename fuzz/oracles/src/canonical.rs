@@ -33,7 +33,12 @@ impl Walker<'_> {
             .position
             .checked_add(count)
             .filter(|end| *end <= self.bytes.len())
-            .ok_or_else(|| format!("truncated: {count} bytes needed at offset {}", self.position))?;
+            .ok_or_else(|| {
+                format!(
+                    "truncated: {count} bytes needed at offset {}",
+                    self.position
+                )
+            })?;
         let taken = &self.bytes[self.position..end];
         self.position = end;
         Ok(taken)
@@ -52,7 +57,11 @@ impl Walker<'_> {
             26 => (u64::from(u32::from_be_bytes(self.fixed()?)), 0x1_0000),
             27 => (u64::from_be_bytes(self.fixed()?), 0x1_0000_0000),
             31 => return Err(format!("indefinite length at offset {offset}")),
-            _ => return Err(format!("reserved additional information {info} at offset {offset}")),
+            _ => {
+                return Err(format!(
+                    "reserved additional information {info} at offset {offset}"
+                ))
+            }
         };
         if argument < minimum {
             return Err(format!(
@@ -84,7 +93,9 @@ impl Walker<'_> {
             }
             4 | 5 => {
                 if level > MAX_NESTING_DEPTH {
-                    return Err(format!("nesting past {MAX_NESTING_DEPTH} at offset {offset}"));
+                    return Err(format!(
+                        "nesting past {MAX_NESTING_DEPTH} at offset {offset}"
+                    ));
                 }
                 let mut previous_key = None;
                 for _ in 0..argument {
@@ -92,10 +103,14 @@ impl Walker<'_> {
                         let key_offset = self.position;
                         let (key_major, key) = self.head()?;
                         if key_major != 0 {
-                            return Err(format!("map key of major type {key_major} at offset {key_offset}"));
+                            return Err(format!(
+                                "map key of major type {key_major} at offset {key_offset}"
+                            ));
                         }
                         if previous_key.is_some_and(|previous| previous >= key) {
-                            return Err(format!("map key {key} at offset {key_offset} is not in ascending order"));
+                            return Err(format!(
+                                "map key {key} at offset {key_offset} is not in ascending order"
+                            ));
                         }
                         previous_key = Some(key);
                     }
@@ -103,7 +118,9 @@ impl Walker<'_> {
                 }
                 Ok(argument)
             }
-            other => Err(format!("major type {other} at offset {offset} is never emitted by fezz")),
+            other => Err(format!(
+                "major type {other} at offset {offset} is never emitted by fezz"
+            )),
         }
     }
 }

@@ -88,7 +88,10 @@ fn check_decode<M: Message>(data: &[u8]) {
         Ok(value) => value,
         Err(error) => return check_decode_error(&error, data.len()),
     };
-    assert!(value.follows_rules(), "the decoder accepted a {name} that breaks a value rule: {value:?}");
+    assert!(
+        value.follows_rules(),
+        "the decoder accepted a {name} that breaks a value rule: {value:?}"
+    );
     let bytes = value
         .encode()
         .unwrap_or_else(|error| panic!("a decoded {name} does not re-encode: {error}\n{value:?}"));
@@ -101,9 +104,13 @@ fn check_decode<M: Message>(data: &[u8]) {
         bytes.len(),
         data.len()
     );
-    let again = M::decode(&bytes)
-        .unwrap_or_else(|error| panic!("the re-encoded {name} does not decode: {error}\n{bytes:02x?}"));
-    assert_eq!(again, value, "the re-encoded {name} decodes to a different value");
+    let again = M::decode(&bytes).unwrap_or_else(|error| {
+        panic!("the re-encoded {name} does not decode: {error}\n{bytes:02x?}")
+    });
+    assert_eq!(
+        again, value,
+        "the re-encoded {name} decodes to a different value"
+    );
     let fixed = again.encode().expect("encoded once already");
     assert_eq!(fixed, bytes, "re-encoding the {name} is not a fixed point");
     check_truncated_and_extended::<M>(data);
@@ -116,7 +123,12 @@ fn check_truncated_and_extended<M: Message>(data: &[u8]) {
     let name = M::NAME;
     for cut in [data.len() - 1, data.len() / 2, 1.min(data.len() - 1), 0] {
         let error = M::decode(&data[..cut])
-            .map(|value| panic!("a {name} cut to {cut} of {} bytes decodes: {value:?}", data.len()))
+            .map(|value| {
+                panic!(
+                    "a {name} cut to {cut} of {} bytes decodes: {value:?}",
+                    data.len()
+                )
+            })
             .unwrap_err();
         assert_eq!(
             (error.kind(), error.offset()),
@@ -150,7 +162,10 @@ fn check_decode_error(error: &DecodeError, input_len: usize) {
         "error offset {} past the input's {input_len} bytes: {error}",
         error.offset()
     );
-    assert!(!error.message().is_empty(), "error without a message: {error:?}");
+    assert!(
+        !error.message().is_empty(),
+        "error without a message: {error:?}"
+    );
     let display = error.to_string();
     assert!(
         display.starts_with(kind.name()),
@@ -227,11 +242,19 @@ fn check_roundtrip<M: Message>(value: &M, repaired: bool) {
         "the encoder accepted a {name} that breaks a value rule\n{value:?}"
     );
     assert!(bytes.len() <= MAX_MESSAGE_BYTES);
-    assert_eq!(value.encode().expect("encoded once already"), bytes, "encoding the {name} is not deterministic");
+    assert_eq!(
+        value.encode().expect("encoded once already"),
+        bytes,
+        "encoding the {name} is not deterministic"
+    );
     if let Err(why) = canonical::check(&bytes) {
         panic!("the encoded {name} is not deterministic CBOR: {why}\n{bytes:02x?}");
     }
-    let decoded = M::decode(&bytes)
-        .unwrap_or_else(|error| panic!("the encoded {name} does not decode: {error}\n{bytes:02x?}"));
-    assert_eq!(&decoded, value, "the {name} does not survive encode and decode");
+    let decoded = M::decode(&bytes).unwrap_or_else(|error| {
+        panic!("the encoded {name} does not decode: {error}\n{bytes:02x?}")
+    });
+    assert_eq!(
+        &decoded, value,
+        "the {name} does not survive encode and decode"
+    );
 }

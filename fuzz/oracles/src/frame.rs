@@ -21,7 +21,7 @@ struct Dribble<'a> {
 impl Read for Dribble<'_> {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
         self.calls += 1;
-        if self.calls % 5 == 0 {
+        if self.calls.is_multiple_of(5) {
             return Err(io::Error::from(io::ErrorKind::Interrupted));
         }
         let piece = 1 + (self.calls * 7) % 13;
@@ -57,21 +57,34 @@ pub fn frame(data: &[u8]) {
     };
 
     // Cut with read_frame.
-    let mut reader = Dribble { bytes: data, calls: 0 };
+    let mut reader = Dribble {
+        bytes: data,
+        calls: 0,
+    };
     let mut read = Vec::new();
     let read_end = loop {
         match read_frame(&mut reader) {
             Ok(Some(frame)) => read.push((frame.kind, frame.payload)),
             Ok(None) => break None,
             Err(error) => {
-                assert_ne!(error.name(), "frame-io", "a reader that only interrupts caused {error}");
+                assert_ne!(
+                    error.name(),
+                    "frame-io",
+                    "a reader that only interrupts caused {error}"
+                );
                 break Some(error.to_string());
             }
         }
     };
 
-    assert_eq!(read, split, "read_frame and split_frame found different frames");
-    assert_eq!(read_end, split_end, "read_frame and split_frame ended differently");
+    assert_eq!(
+        read, split,
+        "read_frame and split_frame found different frames"
+    );
+    assert_eq!(
+        read_end, split_end,
+        "read_frame and split_frame ended differently"
+    );
 
     // The frames found are exactly the input's prefix.
     let mut written = Vec::new();
@@ -84,7 +97,11 @@ pub fn frame(data: &[u8]) {
         "the frames read do not write back to the bytes they came from"
     );
     if split_end.is_none() {
-        assert_eq!(written.len(), data.len(), "a clean end must consume everything");
+        assert_eq!(
+            written.len(),
+            data.len(),
+            "a clean end must consume everything"
+        );
     }
     for (kind, _) in &read {
         assert_eq!(FrameKind::from_byte(*kind as u8), Some(*kind));

@@ -18,13 +18,23 @@ use hhrf::manifest::{
 };
 use serde_json::Value;
 
-const FIELDS: [&str; 7] = ["id", "version", "entry", "routes", "timeout_ms", "env", "manifest_version"];
+const FIELDS: [&str; 7] = [
+    "id",
+    "version",
+    "entry",
+    "routes",
+    "timeout_ms",
+    "env",
+    "manifest_version",
+];
 
 fn check_name(what: &str, value: &str) {
     assert!(
         (1..=MAX_NAME_BYTES).contains(&value.len())
             && !value.starts_with('.')
-            && value.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte)),
+            && value
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte)),
         "accepted {what} {value:?} breaks the name rule"
     );
 }
@@ -50,17 +60,30 @@ pub fn manifest(data: &[u8]) {
     };
     assert!(data.len() <= MAX_MANIFEST_BYTES);
     let json: Value = serde_json::from_slice(data).expect("an accepted manifest is JSON");
-    let object = json.as_object().expect("an accepted manifest is a JSON object");
+    let object = json
+        .as_object()
+        .expect("an accepted manifest is a JSON object");
     for key in object.keys() {
-        assert!(FIELDS.contains(&key.as_str()), "accepted an unknown field {key:?}");
+        assert!(
+            FIELDS.contains(&key.as_str()),
+            "accepted an unknown field {key:?}"
+        );
     }
 
     assert_eq!(manifest.manifest_version, ManifestVersion::V1);
     if let Some(version) = object.get("manifest_version") {
-        assert_eq!(version.as_u64(), Some(1), "accepted manifest_version {version}");
+        assert_eq!(
+            version.as_u64(),
+            Some(1),
+            "accepted manifest_version {version}"
+        );
     }
 
-    let (id, version, entry) = (manifest.id.as_str(), manifest.version.as_str(), manifest.entry.as_str());
+    let (id, version, entry) = (
+        manifest.id.as_str(),
+        manifest.version.as_str(),
+        manifest.entry.as_str(),
+    );
     assert_eq!(object["id"], id);
     assert_eq!(object["version"], version);
     assert_eq!(object["entry"], entry);
@@ -68,19 +91,30 @@ pub fn manifest(data: &[u8]) {
     check_name("version", version);
     let name = manifest.name();
     assert_eq!(name, format!("{id}@{version}"));
-    assert!(stays_inside("functions", &name), "folder name {name:?} escapes functions/");
     assert!(
-        !entry.is_empty() && entry.len() <= 255 && !entry.contains(['\0', '\\']) && stays_inside("folder", entry),
+        stays_inside("functions", &name),
+        "folder name {name:?} escapes functions/"
+    );
+    assert!(
+        !entry.is_empty()
+            && entry.len() <= 255
+            && !entry.contains(['\0', '\\'])
+            && stays_inside("folder", entry),
         "entry {entry:?} is not a plain file name in the function folder"
     );
-    manifest.check_folder(&name).expect("the manifest's own folder name");
+    manifest
+        .check_folder(&name)
+        .expect("the manifest's own folder name");
 
     let routes = object["routes"].as_array().expect("routes is an array");
     assert!(manifest.routes.len() <= MAX_ROUTES);
     assert_eq!(manifest.routes.len(), routes.len());
     for (route, raw) in manifest.routes.iter().zip(routes) {
         let path = route.path.as_str();
-        assert!(path.starts_with('/'), "route path {path:?} does not start with '/'");
+        assert!(
+            path.starts_with('/'),
+            "route path {path:?} does not start with '/'"
+        );
         assert_eq!(raw["path"], path);
         match (&route.method, raw.get("method")) {
             (None, None) => {}
@@ -93,7 +127,10 @@ pub fn manifest(data: &[u8]) {
         (None, None) => {}
         (Some(timeout), Some(raw)) => {
             let ms = timeout.as_millis();
-            assert!((1..=MAX_TIMEOUT_MS).contains(&ms), "timeout {ms} out of range");
+            assert!(
+                (1..=MAX_TIMEOUT_MS).contains(&ms),
+                "timeout {ms} out of range"
+            );
             assert_eq!(raw.as_u64(), Some(ms));
         }
         (timeout, raw) => panic!("timeout {timeout:?} but JSON {raw:?}"),
@@ -116,9 +153,19 @@ pub fn manifest(data: &[u8]) {
                 && !env_name.starts_with("FEZZ_"),
             "env name {env_name:?} breaks its rule"
         );
-        assert!(value.len() <= MAX_ENV_VALUE_BYTES && !value.contains('\0'), "env {env_name} value");
-        assert_eq!(raw_env.and_then(|env| env.get(env_name)), Some(&Value::from(value.as_str())));
+        assert!(
+            value.len() <= MAX_ENV_VALUE_BYTES && !value.contains('\0'),
+            "env {env_name} value"
+        );
+        assert_eq!(
+            raw_env.and_then(|env| env.get(env_name)),
+            Some(&Value::from(value.as_str()))
+        );
     }
 
-    assert_eq!(Manifest::parse(data).as_ref(), Ok(&manifest), "parsing is not deterministic");
+    assert_eq!(
+        Manifest::parse(data).as_ref(),
+        Ok(&manifest),
+        "parsing is not deterministic"
+    );
 }

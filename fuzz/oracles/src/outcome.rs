@@ -48,7 +48,11 @@ impl<'a> RunnerOutput<'a> {
         let rest = data.get(7..).unwrap_or_default();
         let stderr_len = usize::from(u16::from_be_bytes([byte(5), byte(6)])).min(rest.len());
         let (stderr, stdout) = rest.split_at(stderr_len);
-        RunnerOutput { stdout, exit, stderr }
+        RunnerOutput {
+            stdout,
+            exit,
+            stderr,
+        }
     }
 
     /// The bytes that [`parse`](Self::parse) reads back as this output (stderr is cut to
@@ -94,7 +98,9 @@ enum Expected {
 fn expect(output: &RunnerOutput<'_>) -> Expected {
     let code = match output.exit {
         ExitState::TimedOut => return Expected::Error("timeout", 504, None),
-        _ if output.stdout.len() > MAX_STDOUT_BYTES => return Expected::Error("bad-output", 502, None),
+        _ if output.stdout.len() > MAX_STDOUT_BYTES => {
+            return Expected::Error("bad-output", 502, None)
+        }
         ExitState::Signaled(_) => return Expected::Error("runner-crashed", 502, None),
         ExitState::Exited(code) => code,
     };
@@ -142,13 +148,20 @@ pub fn runner_output(data: &[u8]) {
     let output = RunnerOutput::parse(data);
     let outcome = classify(output.stdout, output.exit, output.stderr);
     let tail = &output.stderr[output.stderr.len().saturating_sub(MAX_STDERR_BYTES)..];
-    assert_eq!(outcome.stderr(), tail, "the outcome must keep exactly the stderr tail");
+    assert_eq!(
+        outcome.stderr(),
+        tail,
+        "the outcome must keep exactly the stderr tail"
+    );
 
     let expected = expect(&output);
     let (code, status) = match (&expected, &outcome) {
         (Expected::Response(_), Outcome::BadOutput { reason, .. }) => {
             // Allowed only when HTTP cannot carry a header of the response.
-            assert!(reason.contains("header"), "a valid response frame became bad-output: {reason}");
+            assert!(
+                reason.contains("header"),
+                "a valid response frame became bad-output: {reason}"
+            );
             ("bad-output", 502)
         }
         (Expected::Response(wire), Outcome::Response { .. }) => ("", wire.status),
@@ -166,7 +179,10 @@ pub fn runner_output(data: &[u8]) {
     }
     if let ExitState::Signaled(signal) = output.exit {
         let name = hhrf::outcome::signal_name(signal);
-        assert!(outcome.message().contains(&name), "a crash message must name {name}");
+        assert!(
+            outcome.message().contains(&name),
+            "a crash message must name {name}"
+        );
     }
     let message = outcome.message();
     let leaks: Vec<&[u8]> = match &outcome {
@@ -182,7 +198,10 @@ pub fn runner_output(data: &[u8]) {
         // Short strings may appear in any message by chance.
         if leak.len() >= 16 {
             assert!(
-                !message.as_bytes().windows(leak.len()).any(|window| window == leak),
+                !message
+                    .as_bytes()
+                    .windows(leak.len())
+                    .any(|window| window == leak),
                 "the client message {message:?} leaks runner output {:?}",
                 String::from_utf8_lossy(leak)
             );
@@ -191,7 +210,14 @@ pub fn runner_output(data: &[u8]) {
 
     let response = outcome.into_response(REQUEST_ID);
     assert_eq!(response.status().as_u16(), status);
-    assert_eq!(response.headers().get_all("x-request-id").iter().collect::<Vec<_>>(), [REQUEST_ID]);
+    assert_eq!(
+        response
+            .headers()
+            .get_all("x-request-id")
+            .iter()
+            .collect::<Vec<_>>(),
+        [REQUEST_ID]
+    );
     let headers = response.headers().clone();
     let body = body_bytes(response);
     match expected {
@@ -203,14 +229,18 @@ pub fn runner_output(data: &[u8]) {
                 }
                 assert!(
                     wire.headers.iter().any(|header| {
-                        header.name.eq_ignore_ascii_case(name.as_str()) && header.value == value.as_bytes()
+                        header.name.eq_ignore_ascii_case(name.as_str())
+                            && header.value == value.as_bytes()
                     }),
                     "header {name}: {value:?} is not the function's"
                 );
             }
         }
         _ => {
-            assert_eq!(headers.get("content-type").map(|v| v.as_bytes()), Some(&b"application/json"[..]));
+            assert_eq!(
+                headers.get("content-type").map(|v| v.as_bytes()),
+                Some(&b"application/json"[..])
+            );
             let json: serde_json::Value = serde_json::from_slice(&body)
                 .unwrap_or_else(|error| panic!("the error body is not JSON: {error}"));
             let object = json.as_object().expect("the body is an object");
@@ -230,8 +260,16 @@ mod tests {
 
     #[test]
     fn input_format_round_trips() {
-        for exit in [ExitState::Exited(14), ExitState::Signaled(-9), ExitState::TimedOut] {
-            let output = RunnerOutput { stdout: b"FZ", exit, stderr: b"err" };
+        for exit in [
+            ExitState::Exited(14),
+            ExitState::Signaled(-9),
+            ExitState::TimedOut,
+        ] {
+            let output = RunnerOutput {
+                stdout: b"FZ",
+                exit,
+                stderr: b"err",
+            };
             assert_eq!(RunnerOutput::parse(&output.to_bytes()), output);
         }
         let empty = RunnerOutput::parse(&[]);

@@ -4,8 +4,7 @@
 //! into one that follows them, so the round-trip target reaches the encoder's success path.
 
 use fezz_abi::limits::{
-    MAX_BODY_BYTES, MAX_HEADER_COUNT, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES,
-    MAX_TEXT_BYTES,
+    MAX_BODY_BYTES, MAX_HEADER_COUNT, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES, MAX_TEXT_BYTES,
 };
 use fezz_abi::{Header, Request, Response, WireError};
 
@@ -24,7 +23,10 @@ fn text_ok(value: &str) -> bool {
 fn header_ok(header: &Header) -> bool {
     is_token(&header.name, MAX_HEADER_NAME_BYTES)
         && header.value.len() <= MAX_HEADER_VALUE_BYTES
-        && !header.value.iter().any(|byte| matches!(byte, b'\r' | b'\n' | 0))
+        && !header
+            .value
+            .iter()
+            .any(|byte| matches!(byte, b'\r' | b'\n' | 0))
 }
 
 fn headers_ok(headers: &[Header]) -> bool {
@@ -41,9 +43,13 @@ pub fn request_ok(request: &Request) -> bool {
         && request.query.as_deref().is_none_or(text_ok)
         && headers_ok(&request.headers)
         && request.body.len() <= MAX_BODY_BYTES
-        && [&context.function_id, &context.function_version, &context.request_id]
-            .into_iter()
-            .all(|text| text_ok(text))
+        && [
+            &context.function_id,
+            &context.function_version,
+            &context.request_id,
+        ]
+        .into_iter()
+        .all(|text| text_ok(text))
         && [&context.client_address, &context.scheme, &context.host]
             .into_iter()
             .all(|text| text.as_deref().is_none_or(text_ok))

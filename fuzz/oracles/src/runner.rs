@@ -20,7 +20,9 @@ use std::sync::OnceLock;
 use fezz_abi::frame::{split_frame, FrameKind};
 use fezz_abi::limits::MAX_HEADER_COUNT;
 use fezz_abi::runner_protocol::RunnerExit;
-use fezz_abi::{decode_error, decode_request, decode_response, encode_response, Header, Request, Response};
+use fezz_abi::{
+    decode_error, decode_request, decode_response, encode_response, Header, Request, Response,
+};
 use fezz_runner::Function;
 
 /// The environment variable that names the function library to load instead of the fixture.
@@ -37,7 +39,10 @@ pub fn library_path() -> PathBuf {
         Some(path) => PathBuf::from(path),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../target/debug")
-            .join(format!("libfezz_fixture_rust.{}", std::env::consts::DLL_EXTENSION)),
+            .join(format!(
+                "libfezz_fixture_rust.{}",
+                std::env::consts::DLL_EXTENSION
+            )),
     }
 }
 
@@ -87,7 +92,12 @@ fn predict(request: &Request) -> Predicted {
     if let Some(query) = &request.query {
         headers.push(Header::new("x-echo-query", query.as_str()));
     }
-    if headers.iter().any(|header| header.value.iter().any(|byte| matches!(byte, b'\r' | b'\n' | 0))) {
+    if headers.iter().any(|header| {
+        header
+            .value
+            .iter()
+            .any(|byte| matches!(byte, b'\r' | b'\n' | 0))
+    }) {
         return invalid();
     }
     let room = MAX_HEADER_COUNT - headers.len();
@@ -149,27 +159,42 @@ pub fn runner_stdin(data: &[u8]) {
     while !rest.is_empty() {
         let (kind, payload, after) = split_frame(rest)
             .unwrap_or_else(|problem| panic!("the runner wrote a bad frame: {problem}"));
-        assert!(error.is_none(), "the runner wrote a frame after its error frame");
+        assert!(
+            error.is_none(),
+            "the runner wrote a frame after its error frame"
+        );
         match kind {
-            FrameKind::Response => responses.push(
-                decode_response(payload)
-                    .unwrap_or_else(|problem| panic!("a response frame that does not decode: {problem}")),
-            ),
+            FrameKind::Response => {
+                responses.push(decode_response(payload).unwrap_or_else(|problem| {
+                    panic!("a response frame that does not decode: {problem}")
+                }))
+            }
             FrameKind::Error => {
-                error = Some(
-                    decode_error(payload)
-                        .unwrap_or_else(|problem| panic!("an error frame that does not decode: {problem}")),
-                )
+                error = Some(decode_error(payload).unwrap_or_else(|problem| {
+                    panic!("an error frame that does not decode: {problem}")
+                }))
             }
             FrameKind::Request => panic!("the runner wrote a request frame"),
         }
         rest = after;
     }
     match &error {
-        None => assert_eq!(exit, RunnerExit::Success, "exit {exit:?} without an error frame"),
+        None => assert_eq!(
+            exit,
+            RunnerExit::Success,
+            "exit {exit:?} without an error frame"
+        ),
         Some(error) => {
-            assert_ne!(exit, RunnerExit::Success, "exit 0 with an error frame: {error:?}");
-            assert_eq!(error.code, exit.error_code(), "the error frame's code and the exit disagree");
+            assert_ne!(
+                exit,
+                RunnerExit::Success,
+                "exit 0 with an error frame: {error:?}"
+            );
+            assert_eq!(
+                error.code,
+                exit.error_code(),
+                "the error frame's code and the exit disagree"
+            );
         }
     }
 
@@ -179,15 +204,28 @@ pub fn runner_stdin(data: &[u8]) {
         match predict(request) {
             Predicted::Respond(expected) => {
                 let response = served.unwrap_or_else(|| {
-                    panic!("request {index} ({} {}) got no response; exit {exit:?}, error {error:?}", request.method, request.path)
+                    panic!(
+                        "request {index} ({} {}) got no response; exit {exit:?}, error {error:?}",
+                        request.method, request.path
+                    )
                 });
-                assert_eq!(response, &expected, "request {index}: not the fixture's response");
+                assert_eq!(
+                    response, &expected,
+                    "request {index}: not the fixture's response"
+                );
             }
             Predicted::Fail(prefix) => {
-                assert_eq!(responses.len(), index, "request {index} must fail the call, not be answered");
+                assert_eq!(
+                    responses.len(),
+                    index,
+                    "request {index} must fail the call, not be answered"
+                );
                 assert_eq!(exit, RunnerExit::FunctionFailed);
                 let message = &error.as_ref().expect("checked above").message;
-                assert!(message.starts_with(&prefix), "request {index}: error message {message:?} does not start with {prefix:?}");
+                assert!(
+                    message.starts_with(&prefix),
+                    "request {index}: error message {message:?} does not start with {prefix:?}"
+                );
                 return;
             }
             Predicted::Either => {
@@ -197,7 +235,11 @@ pub fn runner_stdin(data: &[u8]) {
             }
         }
     }
-    assert_eq!(responses.len(), requests.len(), "more responses than requests");
+    assert_eq!(
+        responses.len(),
+        requests.len(),
+        "more responses than requests"
+    );
     match end {
         InputEnd::Clean => assert_eq!(exit, RunnerExit::Success),
         InputEnd::Invalid(name) => {

@@ -8,7 +8,9 @@ use fezz_abi::frame::{frame_header, FrameKind};
 use hhrf::outcome::ExitState;
 
 use crate::outcome::RunnerOutput;
-use fezz_abi::{encode_error, encode_request, encode_response, Header, Request, Response, WireError};
+use fezz_abi::{
+    encode_error, encode_request, encode_response, Header, Request, Response, WireError,
+};
 
 /// One seed: the target it feeds, a file name, and the bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +58,11 @@ pub fn sample_requests() -> Vec<(&'static str, Request)> {
     empty_query.method = "OPTIONS".into();
     empty_query.query = Some(String::new());
 
-    vec![("minimal", minimal), ("full", full), ("empty-query", empty_query)]
+    vec![
+        ("minimal", minimal),
+        ("full", full),
+        ("empty-query", empty_query),
+    ]
 }
 
 /// Responses covering every field.
@@ -82,18 +88,26 @@ pub fn noncanonical_requests() -> Vec<(&'static str, Vec<u8>)> {
     reordered.extend_from_slice(b"GET");
     reordered.extend_from_slice(&[0x00, 0x02]);
 
-    let mut indefinite = vec![0xbf, 0x00, 0x18, 0x02, 0x01, 0x7f, 0x61, b'G', 0x62, b'E', b'T', 0xff];
+    let mut indefinite = vec![
+        0xbf, 0x00, 0x18, 0x02, 0x01, 0x7f, 0x61, b'G', 0x62, b'E', b'T', 0xff,
+    ];
     indefinite.extend_from_slice(&[0x02, 0x79, 0x00, 0x01, b'/']);
-    indefinite.extend_from_slice(&[0x04, 0x9f, 0x9f, 0x61, b'a', 0x5f, 0x41, b'b', 0xff, 0xff, 0xff]);
+    indefinite.extend_from_slice(&[
+        0x04, 0x9f, 0x9f, 0x61, b'a', 0x5f, 0x41, b'b', 0xff, 0xff, 0xff,
+    ]);
     indefinite.extend_from_slice(&[0x05, 0x5f, 0x42, 1, 2, 0x40, 0xff]);
-    indefinite.extend_from_slice(&[0x06, 0xbf, 0x00, 0x61, b'f', 0x01, 0x61, b'1', 0x02, 0x61, b'r', 0xff]);
+    indefinite.extend_from_slice(&[
+        0x06, 0xbf, 0x00, 0x61, b'f', 0x01, 0x61, b'1', 0x02, 0x61, b'r', 0xff,
+    ]);
     indefinite.extend_from_slice(&[0x18, 0x63, 0x82, 0xc1, 0xf9, 0x3c, 0x00, 0x20, 0xff]);
 
     let mut unknown = vec![0xa7, 0x00, 0x02, 0x01, 0x63];
     unknown.extend_from_slice(b"GET");
     unknown.extend_from_slice(&[0x02, 0x61, b'/', 0x04, 0x80, 0x05, 0x40, 0x06]);
     unknown.extend_from_slice(context);
-    unknown.extend_from_slice(&[0x07, 0xa1, 0x00, 0x9f, 0xf6, 0xf5, 0xf4, 0xfb, 0, 0, 0, 0, 0, 0, 0, 0, 0xff]);
+    unknown.extend_from_slice(&[
+        0x07, 0xa1, 0x00, 0x9f, 0xf6, 0xf5, 0xf4, 0xfb, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+    ]);
 
     vec![
         ("reordered", reordered),
@@ -106,7 +120,13 @@ pub fn noncanonical_requests() -> Vec<(&'static str, Vec<u8>)> {
 pub fn noncanonical_responses() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("bare", vec![0xa2, 0x01, 0x18, 0xc8, 0x00, 0x02]),
-        ("indefinite", vec![0xbf, 0x00, 0x02, 0x01, 0x19, 0x01, 0x94, 0x03, 0x5f, 0x41, b'x', 0xff, 0x02, 0x9f, 0xff, 0xff]),
+        (
+            "indefinite",
+            vec![
+                0xbf, 0x00, 0x02, 0x01, 0x19, 0x01, 0x94, 0x03, 0x5f, 0x41, b'x', 0xff, 0x02, 0x9f,
+                0xff, 0xff,
+            ],
+        ),
         ("error-message", vec![0xa2, 0x00, 0x61, b'c', 0x01, 0x60]),
     ]
 }
@@ -123,27 +143,46 @@ pub fn samples() -> Vec<Seed> {
     let mut requests = Vec::new();
     for (name, request) in sample_requests() {
         let bytes = encode_request(&request).expect("sample requests are valid");
-        seeds.push(seed("decode_request", format!("sample-{name}"), bytes.clone()));
+        seeds.push(seed(
+            "decode_request",
+            format!("sample-{name}"),
+            bytes.clone(),
+        ));
         requests.push(bytes);
     }
     for (name, bytes) in noncanonical_requests() {
-        seeds.push(seed("decode_request", format!("sample-{name}"), bytes.clone()));
+        seeds.push(seed(
+            "decode_request",
+            format!("sample-{name}"),
+            bytes.clone(),
+        ));
         requests.push(bytes);
     }
     let mut responses = Vec::new();
     for (name, response) in sample_responses() {
         let bytes = encode_response(&response).expect("sample responses are valid");
-        seeds.push(seed("decode_response", format!("sample-{name}"), bytes.clone()));
+        seeds.push(seed(
+            "decode_response",
+            format!("sample-{name}"),
+            bytes.clone(),
+        ));
         responses.push(bytes);
     }
     for (name, bytes) in noncanonical_responses() {
-        seeds.push(seed("decode_response", format!("sample-{name}"), bytes.clone()));
+        seeds.push(seed(
+            "decode_response",
+            format!("sample-{name}"),
+            bytes.clone(),
+        ));
         responses.push(bytes);
     }
     let error = encode_error(&WireError::new("request-invalid", "frame-truncated")).expect("valid");
     seeds.push(seed("decode_response", "sample-wire-error", error.clone()));
 
-    let all_requests: Vec<u8> = requests.iter().flat_map(|r| framed(FrameKind::Request, r)).collect();
+    let all_requests: Vec<u8> = requests
+        .iter()
+        .flat_map(|r| framed(FrameKind::Request, r))
+        .collect();
     seeds.push(seed("frame", "sample-requests", all_requests));
     let mixed = [
         framed(FrameKind::Response, &responses[0]),
@@ -155,17 +194,31 @@ pub fn samples() -> Vec<Seed> {
     let mut truncated = framed(FrameKind::Request, &requests[0]);
     truncated.truncate(truncated.len() - 1);
     seeds.push(seed("frame", "sample-truncated", truncated));
-    seeds.push(seed("frame", "sample-bad-magic", b"FX\x01\x00\x00\x00\x00\x00".to_vec()));
-    seeds.push(seed("frame", "sample-too-large", b"FZ\x01\x00\x01\x00\x00\x01".to_vec()));
+    seeds.push(seed(
+        "frame",
+        "sample-bad-magic",
+        b"FX\x01\x00\x00\x00\x00\x00".to_vec(),
+    ));
+    seeds.push(seed(
+        "frame",
+        "sample-too-large",
+        b"FZ\x01\x00\x01\x00\x00\x01".to_vec(),
+    ));
 
     // The runner's stdin: one stream of every request, and the fixture's special paths.
-    let all: Vec<u8> = requests.iter().flat_map(|r| framed(FrameKind::Request, r)).collect();
+    let all: Vec<u8> = requests
+        .iter()
+        .flat_map(|r| framed(FrameKind::Request, r))
+        .collect();
     seeds.push(seed("runner_stdin", "sample-requests", all));
     let (_, base) = sample_requests().swap_remove(0);
     for path in ["/status/204", "/status/999", "/error-code", "/echo?", "/"] {
         let mut request = base.clone();
         request.path = path.to_owned();
-        let bytes = framed(FrameKind::Request, &encode_request(&request).expect("valid"));
+        let bytes = framed(
+            FrameKind::Request,
+            &encode_request(&request).expect("valid"),
+        );
         let name = format!("sample-path{}", path.replace(['/', '?'], "-"));
         seeds.push(seed("runner_stdin", name, [bytes.clone(), bytes].concat()));
     }
@@ -174,22 +227,69 @@ pub fn samples() -> Vec<Seed> {
     seeds.push(seed("runner_stdin", "sample-then-response-frame", then_bad));
 
     // A finished runner, as hhrf sees it (see `outcome::RunnerOutput`).
-    let failed = framed(FrameKind::Error, &encode_error(&WireError::new("function-failed", "fixture-error: fixture error")).expect("valid"));
-    let load_failed = framed(FrameKind::Error, &encode_error(&WireError::new("library-load-failed", "cannot open /srv/functions/secret/lib.so")).expect("valid"));
+    let failed = framed(
+        FrameKind::Error,
+        &encode_error(&WireError::new(
+            "function-failed",
+            "fixture-error: fixture error",
+        ))
+        .expect("valid"),
+    );
+    let load_failed = framed(
+        FrameKind::Error,
+        &encode_error(&WireError::new(
+            "library-load-failed",
+            "cannot open /srv/functions/secret/lib.so",
+        ))
+        .expect("valid"),
+    );
     let response_frame = |response: Response| {
-        framed(FrameKind::Response, &encode_response(&response).expect("valid"))
+        framed(
+            FrameKind::Response,
+            &encode_response(&response).expect("valid"),
+        )
     };
     let runner_outputs: Vec<(&str, Vec<u8>, ExitState, &[u8])> = vec![
-        ("ok", framed(FrameKind::Response, &responses[1]), ExitState::Exited(0), b""),
-        ("ok-with-error", framed(FrameKind::Response, &responses[2]), ExitState::Exited(0), b"fixture panic\n"),
+        (
+            "ok",
+            framed(FrameKind::Response, &responses[1]),
+            ExitState::Exited(0),
+            b"",
+        ),
+        (
+            "ok-with-error",
+            framed(FrameKind::Response, &responses[2]),
+            ExitState::Exited(0),
+            b"fixture panic\n",
+        ),
         ("function-failed", failed, ExitState::Exited(14), b""),
-        ("function-failed-no-frame", Vec::new(), ExitState::Exited(14), b""),
-        ("load-failed", load_failed, ExitState::Exited(11), b"library-load-failed: /srv/functions/secret/lib.so\n"),
+        (
+            "function-failed-no-frame",
+            Vec::new(),
+            ExitState::Exited(14),
+            b"",
+        ),
+        (
+            "load-failed",
+            load_failed,
+            ExitState::Exited(11),
+            b"library-load-failed: /srv/functions/secret/lib.so\n",
+        ),
         ("segfault", Vec::new(), ExitState::Signaled(11), b""),
         ("timeout", Vec::new(), ExitState::TimedOut, b"still working"),
         ("no-frame", Vec::new(), ExitState::Exited(0), b""),
-        ("status-101", response_frame(Response::new(101)), ExitState::Exited(0), b""),
-        ("control-header", response_frame(Response::new(200).with_header("x-bell", "\u{7}")), ExitState::Exited(0), b""),
+        (
+            "status-101",
+            response_frame(Response::new(101)),
+            ExitState::Exited(0),
+            b"",
+        ),
+        (
+            "control-header",
+            response_frame(Response::new(200).with_header("x-bell", "\u{7}")),
+            ExitState::Exited(0),
+            b"",
+        ),
         (
             "hop-by-hop",
             response_frame(
@@ -203,13 +303,22 @@ pub fn samples() -> Vec<Seed> {
         ),
     ];
     for (name, stdout, exit, stderr) in runner_outputs {
-        let bytes = RunnerOutput { stdout: &stdout, exit, stderr }.to_bytes();
+        let bytes = RunnerOutput {
+            stdout: &stdout,
+            exit,
+            stderr,
+        }
+        .to_bytes();
         seeds.push(seed("runner_output", format!("sample-{name}"), bytes));
     }
 
     // fezz.json files.
     for (name, json) in sample_manifests() {
-        seeds.push(seed("manifest", format!("sample-{name}"), json.as_bytes().to_vec()));
+        seeds.push(seed(
+            "manifest",
+            format!("sample-{name}"),
+            json.as_bytes().to_vec(),
+        ));
     }
     seeds
 }
@@ -217,7 +326,10 @@ pub fn samples() -> Vec<Seed> {
 /// `fezz.json` files: minimal, every field, and a few near misses.
 pub fn sample_manifests() -> Vec<(&'static str, &'static str)> {
     vec![
-        ("minimal", r#"{"id":"echo","version":"1.0.0","entry":"libecho.so","routes":[]}"#),
+        (
+            "minimal",
+            r#"{"id":"echo","version":"1.0.0","entry":"libecho.so","routes":[]}"#,
+        ),
         (
             "full",
             r#"{
@@ -235,11 +347,26 @@ pub fn sample_manifests() -> Vec<(&'static str, &'static str)> {
   "env": {"TODOS_DB": "todos.json", "_X": ""}
 }"#,
         ),
-        ("path-escape", r#"{"id":"..","version":"x/../../etc","entry":"../lib.so","routes":[]}"#),
-        ("unknown-field", r#"{"id":"a","version":"b","entry":"c.so","routes":[],"extra":1}"#),
-        ("duplicate-key", r#"{"id":"a","id":"b","version":"b","entry":"c.so","routes":[]}"#),
-        ("env-reserved", r#"{"id":"a","version":"b","entry":"c.so","routes":[],"env":{"FEZZ_X":"1"}}"#),
-        ("version-2", r#"{"manifest_version":2,"id":"a","version":"b","entry":"c.so","routes":[]}"#),
+        (
+            "path-escape",
+            r#"{"id":"..","version":"x/../../etc","entry":"../lib.so","routes":[]}"#,
+        ),
+        (
+            "unknown-field",
+            r#"{"id":"a","version":"b","entry":"c.so","routes":[],"extra":1}"#,
+        ),
+        (
+            "duplicate-key",
+            r#"{"id":"a","id":"b","version":"b","entry":"c.so","routes":[]}"#,
+        ),
+        (
+            "env-reserved",
+            r#"{"id":"a","version":"b","entry":"c.so","routes":[],"env":{"FEZZ_X":"1"}}"#,
+        ),
+        (
+            "version-2",
+            r#"{"manifest_version":2,"id":"a","version":"b","entry":"c.so","routes":[]}"#,
+        ),
     ]
 }
 
@@ -254,7 +381,9 @@ pub fn vector_seeds(vectors: &std::path::Path) -> Result<Vec<Seed>, String> {
     let entries = discover(vectors).map_err(|error| format!("{}: {error}", vectors.display()))?;
     let mut seeds = Vec::new();
     for entry in entries {
-        let case = entry.load().map_err(|error| format!("spec/vectors/{}: {error}", entry.name))?;
+        let case = entry
+            .load()
+            .map_err(|error| format!("spec/vectors/{}: {error}", entry.name))?;
         let name = format!(
             "vector-{}",
             entry.name.trim_end_matches(".toml").replace('/', ".")
@@ -276,7 +405,11 @@ pub fn vector_seeds(vectors: &std::path::Path) -> Result<Vec<Seed>, String> {
                         _ => (FrameKind::Error, ExitState::Exited(14)),
                     };
                     let stdout = framed(kind, &case.input);
-                    let output = RunnerOutput { stdout: &stdout, exit, stderr: b"" };
+                    let output = RunnerOutput {
+                        stdout: &stdout,
+                        exit,
+                        stderr: b"",
+                    };
                     seeds.push(seed("runner_output", name.clone(), output.to_bytes()));
                 }
                 "decode_response"
@@ -321,7 +454,10 @@ mod tests {
     #[test]
     fn names_are_unique_per_target() {
         let seeds = samples();
-        let mut keys: Vec<_> = seeds.iter().map(|seed| (seed.target, seed.name.as_str())).collect();
+        let mut keys: Vec<_> = seeds
+            .iter()
+            .map(|seed| (seed.target, seed.name.as_str()))
+            .collect();
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), seeds.len());

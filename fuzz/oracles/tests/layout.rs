@@ -45,7 +45,10 @@ fn every_target_file_is_listed_and_names_its_oracle() {
         );
         files.insert(name);
     }
-    let listed: BTreeSet<_> = TARGETS.iter().map(|target| target.name.to_string()).collect();
+    let listed: BTreeSet<_> = TARGETS
+        .iter()
+        .map(|target| target.name.to_string())
+        .collect();
     assert_eq!(files, listed, "fuzz/fuzz_targets/*.rs and TARGETS differ");
 }
 
@@ -57,7 +60,14 @@ fn every_target_has_a_bin_in_the_fuzz_manifest() {
         let field = |key: &str| {
             section
                 .lines()
-                .find_map(|line| line.strip_prefix(key)?.trim().strip_prefix('=')?.trim().strip_prefix('"')?.strip_suffix('"'))
+                .find_map(|line| {
+                    line.strip_prefix(key)?
+                        .trim()
+                        .strip_prefix('=')?
+                        .trim()
+                        .strip_prefix('"')?
+                        .strip_suffix('"')
+                })
                 .unwrap_or_else(|| panic!("a [[bin]] without {key}"))
                 .to_string()
         };
@@ -65,6 +75,9 @@ fn every_target_has_a_bin_in_the_fuzz_manifest() {
         assert_eq!(path, format!("fuzz_targets/{name}.rs"));
         bins.insert(name);
     }
-    let listed: BTreeSet<_> = TARGETS.iter().map(|target| target.name.to_string()).collect();
+    let listed: BTreeSet<_> = TARGETS
+        .iter()
+        .map(|target| target.name.to_string())
+        .collect();
     assert_eq!(bins, listed, "fuzz/Cargo.toml [[bin]]s and TARGETS differ");
 }

@@ -16,7 +16,8 @@ fn fuzz_dir() -> PathBuf {
 }
 
 fn run(target_name: &str, bytes: Vec<u8>) -> Result<(), Failed> {
-    let target = target(target_name).ok_or_else(|| format!("no fuzz target named {target_name}"))?;
+    let target =
+        target(target_name).ok_or_else(|| format!("no fuzz target named {target_name}"))?;
     panic::catch_unwind(|| (target.run)(&bytes)).map_err(|payload| {
         let message = payload
             .downcast_ref::<String>()
@@ -39,19 +40,29 @@ fn file_trials(kind: &'static str) -> Vec<Trial> {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         if target(&name).is_none() {
             trials.push(Trial::test(format!("{kind}/{name}"), move || {
-                Err(format!("fuzz/{kind}/{name} names no target in fezz_fuzz_oracles::TARGETS").into())
+                Err(
+                    format!("fuzz/{kind}/{name} names no target in fezz_fuzz_oracles::TARGETS")
+                        .into(),
+                )
             }));
             continue;
         }
         for file in std::fs::read_dir(&dir).expect("readable directory") {
             let path = file.expect("readable directory").path();
-            if path.file_name().is_some_and(|file| file.to_string_lossy().starts_with('.')) {
+            if path
+                .file_name()
+                .is_some_and(|file| file.to_string_lossy().starts_with('.'))
+            {
                 continue;
             }
-            let trial_name = format!("{kind}/{name}/{}", path.file_name().unwrap().to_string_lossy());
+            let trial_name = format!(
+                "{kind}/{name}/{}",
+                path.file_name().unwrap().to_string_lossy()
+            );
             let target_name = name.clone();
             trials.push(Trial::test(trial_name, move || {
-                let bytes = std::fs::read(&path).map_err(|error| format!("{}: {error}", path.display()))?;
+                let bytes =
+                    std::fs::read(&path).map_err(|error| format!("{}: {error}", path.display()))?;
                 run(&target_name, bytes)
             }));
         }
@@ -69,7 +80,9 @@ fn main() -> ExitCode {
     }
     // Every target runs at least on empty input.
     for target in TARGETS {
-        trials.push(Trial::test(format!("empty/{}", target.name), || run(target.name, Vec::new())));
+        trials.push(Trial::test(format!("empty/{}", target.name), || {
+            run(target.name, Vec::new())
+        }));
     }
     trials.sort_by(|a, b| a.name().cmp(b.name()));
     libtest_mimic::run(&arguments, trials).exit_code()

@@ -298,6 +298,30 @@ impl Hhrf {
         }
     }
 
+    /// How many file descriptors hhrf has open.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    }
+
+    /// Asserts that hhrf's descriptor count comes back to `baseline` (polling briefly:
+    /// connections close asynchronously).
+    pub fn assert_fds_back_to(&self, baseline: usize) {
+        let start = Instant::now();
+        loop {
+            let now = self.open_fds();
+            if now <= baseline {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "hhrf has {now} descriptors open, {baseline} before"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Sends a signal to hhrf.
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();

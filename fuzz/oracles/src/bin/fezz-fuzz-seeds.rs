@@ -23,7 +23,8 @@ fn run() -> Result<usize, String> {
         let dir = out.join(seed.target);
         std::fs::create_dir_all(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
         let path = dir.join(&seed.name);
-        std::fs::write(&path, &seed.bytes).map_err(|error| format!("{}: {error}", path.display()))?;
+        std::fs::write(&path, &seed.bytes)
+            .map_err(|error| format!("{}: {error}", path.display()))?;
     }
     Ok(seeds.len())
 }
