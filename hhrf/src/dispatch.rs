@@ -312,6 +312,53 @@ mod tests {
         ));
     }
 
+    fn function() -> Function {
+        Function {
+            id: crate::manifest::FunctionId::new("f").unwrap(),
+            version: crate::manifest::Version::new("1").unwrap(),
+            folder: "/srv/functions/f@1".into(),
+            library: "/srv/functions/f@1/libf.so".into(),
+            manifest_path: "/srv/functions/f@1/fezz.json".into(),
+            timeout: None,
+            env: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_context_names_function_client_scheme_and_host() {
+        let (parts, ()) = http::Request::get("/x")
+            .header("host", "example.test:8080")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let client: SocketAddr = "[::1]:5000".parse().unwrap();
+        let context = request_context(&function(), "rid", 1234, client, &parts);
+        assert_eq!(context.function_id, "f");
+        assert_eq!(context.function_version, "1");
+        assert_eq!(context.request_id, "rid");
+        assert_eq!(context.deadline_unix_ms, Some(1234));
+        assert_eq!(context.client_address.as_deref(), Some("[::1]:5000"));
+        assert_eq!(context.scheme.as_deref(), Some("http"));
+        assert_eq!(context.host.as_deref(), Some("example.test:8080"));
+        // An absolute-form target's authority wins; a non-UTF-8 Host gives no host.
+        let (parts, ()) = http::Request::get("http://other.test/x")
+            .header("host", "example.test")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let context = request_context(&function(), "rid", 1, client, &parts);
+        assert_eq!(context.host.as_deref(), Some("other.test"));
+        let (parts, ()) = http::Request::get("/x")
+            .header("host", &[0xff][..])
+            .body(())
+            .unwrap()
+            .into_parts();
+        assert_eq!(
+            request_context(&function(), "r", 1, client, &parts).host,
+            None
+        );
+    }
+
     #[test]
     fn wire_requests_keep_query_presence_and_drop_hop_by_hop() {
         let request = http::Request::builder()
