@@ -177,7 +177,16 @@ pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
 pub fn cases(level: RunnerLevel) -> Result<Vec<Case>, String> {
     let level = Arc::new(level);
     let mut cases = Vec::new();
-    for file in request_vectors::load(&level.vectors_dir)? {
+    let files = request_vectors::load(&level.vectors_dir)?;
+    let expected: Vec<PathBuf> = files
+        .iter()
+        .map(|file| golden_path(&level.golden_dir, &file.path))
+        .collect();
+    let orphans_level = Arc::clone(&level);
+    cases.push(Case::new(KIND, "golden/no-orphans", move || {
+        orphan_goldens(&orphans_level, &expected)
+    }));
+    for file in files {
         let level = Arc::clone(&level);
         let name = file.path.clone();
         cases.push(Case::new(KIND, name, move || golden_trial(&level, &file)));
@@ -193,6 +202,44 @@ pub fn cases(level: RunnerLevel) -> Result<Vec<Case>, String> {
         }));
     }
     Ok(cases)
+}
+
+/// Golden files that belong to no request vector fail the level (a renamed or removed vector
+/// left its answer behind); blessing removes them.
+fn orphan_goldens(level: &RunnerLevel, expected: &[PathBuf]) -> Result<(), String> {
+    let mut orphans = Vec::new();
+    let mut pending = vec![level.golden_dir.join("runner")];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.flatten().map(|entry| entry.path()) {
+            if path.is_dir() {
+                pending.push(path);
+            } else if !expected.contains(&path) {
+                orphans.push(path);
+            }
+        }
+    }
+    orphans.sort();
+    if orphans.is_empty() {
+        return Ok(());
+    }
+    if level.bless {
+        for path in &orphans {
+            std::fs::remove_file(path)
+                .map_err(|error| format!("removing {}: {error}", path.display()))?;
+        }
+        return Ok(());
+    }
+    let list: Vec<String> = orphans
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    Err(format!(
+        "golden files without a request vector (remove them, or re-bless with FEZZ_BLESS=1):\n{}",
+        list.join("\n")
+    ))
 }
 
 /// The `*.json` files directly in `vectors_dir/sub`, as (path relative to `vectors_dir`,

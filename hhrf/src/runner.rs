@@ -51,8 +51,8 @@ pub enum RunnerError {
     /// `FEZZ_RUNNER` names a path that is not a file.
     #[error("FEZZ_RUNNER={0:?} is not a file")]
     NotAFile(PathBuf),
-    /// `FEZZ_RUNNER` names a command that is on no `PATH` directory.
-    #[error("FEZZ_RUNNER={0:?} names no executable file on PATH")]
+    /// `FEZZ_RUNNER` names a command that is neither on `PATH` nor next to hhrf.
+    #[error("FEZZ_RUNNER={0:?} names no executable file on PATH or next to the hhrf executable")]
     NotOnPath(OsString),
     /// No runner anywhere.
     #[error("no runner: FEZZ_RUNNER is not set, there is no fezz-runner next to {exe}, and none on PATH")]
@@ -65,7 +65,9 @@ pub enum RunnerError {
 /// Chooses the runner program (`spec/HTTP.md`, "Runner selection"):
 ///
 /// 1. `FEZZ_RUNNER`, when set and not empty: a value with a `/` is a path (relative to
-///    `cwd`), which must be a file; otherwise a command name looked up on `PATH`.
+///    `cwd`), which must be a file; otherwise a command name looked up on `PATH`, then in the
+///    directory of the hhrf executable (so the demo's `FEZZ_RUNNER=fezz-runner` works with
+///    `cargo run`, which does not put `target/release` on `PATH`).
 /// 2. Else `fezz-runner` in the directory of the hhrf executable.
 /// 3. Else `fezz-runner` on `PATH`.
 ///
@@ -86,7 +88,14 @@ pub fn resolve_runner(
                 Err(RunnerError::NotAFile(program))
             };
         }
-        return search_path(value, path).ok_or_else(|| RunnerError::NotOnPath(value.to_owned()));
+        let beside_hhrf = hhrf_exe
+            .and_then(Path::parent)
+            .map(|dir| dir.join(value))
+            .filter(|candidate| is_executable(candidate));
+        return search_path(value, path)
+            .map(|found| cwd.join(found))
+            .or(beside_hhrf)
+            .ok_or_else(|| RunnerError::NotOnPath(value.to_owned()));
     }
     let sibling = hhrf_exe
         .and_then(Path::parent)
@@ -472,6 +481,13 @@ mod tests {
             resolve(Some("plain")),
             Err(RunnerError::NotOnPath(_))
         ));
+        // A command name not on PATH is also looked for next to hhrf (the demo's
+        // `FEZZ_RUNNER=fezz-runner` under `cargo run`).
+        make(&exe_dir.join("sibling-only"), 0o755);
+        assert_eq!(
+            resolve(Some("sibling-only")).unwrap(),
+            exe_dir.join("sibling-only")
+        );
         assert_eq!(
             resolve(Some("bin/plain")).unwrap(),
             dir.path().join("bin/plain")
