@@ -4,13 +4,20 @@
 #
 #   examples/hello-c/build.sh [DEPLOY_DIR]
 #
-# With DEPLOY_DIR (e.g. functions/hello-c@1) it also copies fezz.json and the library there.
+# With DEPLOY_DIR (e.g. functions/hello-c@1) it builds the library there instead and copies
+# fezz.json next to it, so the folder is a deployed function.
 # Environment: CC (default cc); FEZZ_ABI_LIB, the path of libfezz_abi.a (default: the newer of
 # $CARGO_TARGET_DIR/debug and /release, CARGO_TARGET_DIR defaulting to the repository's target/).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
+
+out_dir=$here
+if [ $# -ge 1 ]; then
+    mkdir -p "$1"
+    out_dir=$(cd "$1" && pwd)
+fi
 
 abi_lib=${FEZZ_ABI_LIB:-}
 if [ -z "$abi_lib" ]; then
@@ -27,15 +34,15 @@ fi
 
 # The link line of spec/ABI.md, "Building a C function".
 ${CC:-cc} -std=c11 -Wall -Wextra -Werror -O2 -fPIC -shared -I "$root/spec" \
-    -o "$here/libhello_c.so" "$here/hello.c" \
+    -o "$out_dir/.libhello_c.so.tmp.$$" "$here/hello.c" \
     "$abi_lib" -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc \
     -Wl,--exclude-libs,ALL -Wl,--gc-sections
-echo "build.sh: built $here/libhello_c.so" >&2
+# A new name, then a rename: a runner loading the old library never sees a half-written one.
+mv -f "$out_dir/.libhello_c.so.tmp.$$" "$out_dir/libhello_c.so"
+echo "build.sh: built $out_dir/libhello_c.so" >&2
 
-if [ $# -ge 1 ]; then
-    mkdir -p "$1"
-    cp "$here/fezz.json" "$1/fezz.json"
-    cp "$here/libhello_c.so" "$1/.libhello_c.so.tmp.$$"
-    mv -f "$1/.libhello_c.so.tmp.$$" "$1/libhello_c.so"
-    echo "build.sh: deployed to $1" >&2
+if [ "$out_dir" != "$here" ]; then
+    cp "$here/fezz.json" "$out_dir/.fezz.json.tmp.$$"
+    mv -f "$out_dir/.fezz.json.tmp.$$" "$out_dir/fezz.json"
+    echo "build.sh: deployed $out_dir" >&2
 fi

@@ -29,6 +29,7 @@ fn run(target_name: &str, bytes: Vec<u8>) -> Result<(), Failed> {
 }
 
 /// One trial per file in `fuzz/<kind>/<target>/`; a folder that names no target is a failure.
+/// Files directly in `fuzz/<kind>/` (a README) are not inputs.
 fn file_trials(kind: &'static str) -> Vec<Trial> {
     let root = fuzz_dir().join(kind);
     let Ok(targets) = std::fs::read_dir(&root) else {
@@ -37,6 +38,9 @@ fn file_trials(kind: &'static str) -> Vec<Trial> {
     let mut trials = Vec::new();
     for entry in targets {
         let dir = entry.expect("readable directory").path();
+        if !dir.is_dir() {
+            continue; // a README
+        }
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         if target(&name).is_none() {
             trials.push(Trial::test(format!("{kind}/{name}"), move || {
