@@ -367,18 +367,32 @@ impl<'a> Reader<'a> {
         };
         self.enter(start, level)?;
         self.limit_map_entries(start, length)?;
-        let mut seen: Vec<u64> = Vec::new();
+        // Keys seen so far, on the stack: a map has at most MAX_MAP_ENTRIES of them.
+        let mut seen = [0u64; MAX_MAP_ENTRIES];
+        let mut seen_count = 0;
         self.items(length, |reader| {
-            let (key_start, key) = reader.unsigned(&format!("a key of {what}"))?;
-            if seen.contains(&key) {
+            let (key_start, head) = reader.head()?;
+            let key = match head {
+                Head::Positive(key) => key,
+                other => {
+                    return Err(reader.wrong_type(
+                        key_start,
+                        &format!("a key of {what}"),
+                        "an unsigned integer",
+                        other,
+                    ))
+                }
+            };
+            if seen[..seen_count].contains(&key) {
                 return Err(reader.error(
                     ErrorKind::DuplicateKey,
                     key_start,
                     format!("key {key} appears twice in {what}"),
                 ));
             }
-            seen.push(key);
-            reader.limit_map_entries(start, Some(seen.len()))?;
+            reader.limit_map_entries(start, Some(seen_count + 1))?;
+            seen[seen_count] = key;
+            seen_count += 1;
             if !field(reader, key)? {
                 reader.skip(level + 1)?;
             }

@@ -16,14 +16,14 @@ use crate::WIRE_VERSION;
 
 /// Encodes a request. Fails if a field breaks a rule or limit of the spec.
 pub fn encode_request(request: &Request) -> Result<Vec<u8>, EncodeError> {
-    let mut writer = Writer::default();
+    let mut writer = Writer::with_capacity(request.body.len() + headers_size(&request.headers));
     writer.request(request)?;
     writer.finish()
 }
 
 /// Encodes a response. Fails if a field breaks a rule or limit of the spec.
 pub fn encode_response(response: &Response) -> Result<Vec<u8>, EncodeError> {
-    let mut writer = Writer::default();
+    let mut writer = Writer::with_capacity(response.body.len() + headers_size(&response.headers));
     writer.response(response)?;
     writer.finish()
 }
@@ -40,11 +40,26 @@ struct Writer {
     bytes: Vec<u8>,
 }
 
+/// Roughly the encoded size of a header list, so one allocation usually holds the message.
+fn headers_size(headers: &[Header]) -> usize {
+    headers
+        .iter()
+        .map(|header| header.name.len() + header.value.len() + 8)
+        .sum()
+}
+
 fn check(field: &'static str, result: Result<(), Violation>) -> Result<(), EncodeError> {
     result.map_err(|(kind, message)| EncodeError::new(kind, field, message))
 }
 
 impl Writer {
+    /// A writer with room for `payload` bytes plus the small fields around them.
+    fn with_capacity(payload: usize) -> Writer {
+        Writer {
+            bytes: Vec::with_capacity(payload.saturating_add(256).min(MAX_MESSAGE_BYTES)),
+        }
+    }
+
     fn head(&mut self, head: Head) {
         // Writing to a Vec cannot fail.
         Encoder::from(&mut self.bytes)
