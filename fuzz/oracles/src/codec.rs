@@ -20,8 +20,11 @@ use crate::{canonical, rules};
 /// One of the three wire messages, seen through the codec.
 trait Message: Sized + PartialEq + Debug {
     const NAME: &'static str;
-    /// How many bytes the canonical encoding may exceed the input it was decoded from:
-    /// a response's encoder always writes `2: []` and `3: h''`, which the input may omit.
+    /// How many bytes the canonical encoding may exceed the input it was decoded from. Only
+    /// two things grow: a header list of exactly `MAX_HEADER_COUNT` (256) entries sent with
+    /// indefinite length (`9f … ff`, 2 bytes) needs the 3-byte head `99 01 00` (1 byte more),
+    /// and a response's encoder always writes `2: []` and `3: h''`, which the input may omit
+    /// (4 bytes more).
     const GROWTH: usize;
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError>;
     fn encode(&self) -> Result<Vec<u8>, EncodeError>;
@@ -30,7 +33,7 @@ trait Message: Sized + PartialEq + Debug {
 
 impl Message for Request {
     const NAME: &'static str = "request";
-    const GROWTH: usize = 0;
+    const GROWTH: usize = 1;
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         fezz_abi::decode_request(bytes)
     }
@@ -44,7 +47,7 @@ impl Message for Request {
 
 impl Message for Response {
     const NAME: &'static str = "response";
-    const GROWTH: usize = 4;
+    const GROWTH: usize = 1 + 4;
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         fezz_abi::decode_response(bytes)
     }
