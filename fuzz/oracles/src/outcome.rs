@@ -6,7 +6,7 @@
 //! code or signal (i32, big-endian), bytes 5..7 the stderr length (u16, big-endian), then the
 //! stderr bytes, then stdout. Missing bytes read as zero.
 //!
-//! Properties: no panic; the outcome is the one `spec/DECISIONS.md` ("hhrf", "Errors") gives,
+//! Properties: no panic; the outcome is the one `spec/HTTP.md` ("Errors") gives,
 //! and `spec/RUNNER.md` ("What the host does"), decided here independently: timeout 504,
 //! signal 502 naming the signal, exit 0 with exactly one valid response frame passes the
 //! response through (else 502), exit 14 is 500 and any other exit 502 (the exit code decides;

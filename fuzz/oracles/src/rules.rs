@@ -1,4 +1,4 @@
-//! The spec's value rules for messages, written again from `spec/DECISIONS.md` and
+//! The spec's value rules for messages, written again from `spec/CBOR-PROFILE.md` and
 //! `abi/src/limits.rs`, independent of `fezz_abi`'s own validation: which values the encoder
 //! must accept and which it must refuse. Also [`repair`], which turns an arbitrary message
 //! into one that follows them, so the round-trip target reaches the encoder's success path.

@@ -5,7 +5,7 @@
 //! Properties: no panic; the output is a sequence of well-formed frames: response frames, then
 //! at most one error frame, last; the exit is `ok` exactly when there is no error frame, and
 //! otherwise the error frame's code is the exit's; the exit is what `spec/RUNNER.md`
-//! ("Serving") and the fixture's behaviour (`spec/DECISIONS.md`) predict from the input alone,
+//! ("Serving") and the fixture's behaviour (`conformance/FIXTURE.md`) predict from the input alone,
 //! request by request: the right response for each request served (the echo, the status, or
 //! the function's failure), then `ok` at a clean end, or `request-invalid` whose message
 //! starts with the name of the frame or decoder error at the first bad frame.
@@ -70,7 +70,7 @@ enum Predicted {
     Either,
 }
 
-/// The fixture's behaviour (`conformance/fixtures/rust`, after `spec/DECISIONS.md`).
+/// The fixture's behaviour (`conformance/fixtures/rust`, after `conformance/FIXTURE.md`).
 fn predict(request: &Request) -> Predicted {
     let invalid = || Predicted::Fail("invalid-value: ".to_owned());
     if let Some(digits) = request.path.strip_prefix("/status/") {
