@@ -34,8 +34,8 @@ options (each overrides its environment variable):
   -V, --version     print the version
 
 environment:
-  FEZZ_RUNNER       the runner program: a path, or a command name on PATH
-                    (default: fezz-runner next to hhrf, else on PATH)
+  FEZZ_RUNNER       the runner program: a path, or a command name (looked up on PATH,
+                    then next to hhrf); default: fezz-runner next to hhrf, else on PATH
 ";
 
 /// The settings of one server.
