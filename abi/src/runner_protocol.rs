@@ -1,6 +1,9 @@
 //! The runner's exit codes and the error codes of its error frames (`spec/RUNNER.md`,
 //! "Exit codes"). A runner that cannot produce a response writes one error frame whose `code`
 //! is [`RunnerExit::error_code`] and exits with [`RunnerExit::code`].
+//!
+//! Also the per-call resource limits a host passes in the runner's environment
+//! ([`ResourceLimit`], `spec/RUNNER.md`, "Resource limits").
 
 /// How a runner process ends. The numbers are stable; retired numbers are never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,5 +89,99 @@ impl RunnerExit {
         RunnerExit::ALL
             .into_iter()
             .find(|exit| exit.error_code() == code)
+    }
+}
+
+/// A per-call resource limit a host passes to the runner as an environment variable
+/// (`spec/RUNNER.md`, "Resource limits"). A conforming runner applies it with `setrlimit`
+/// before loading the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResourceLimit {
+    /// `FEZZ_LIMIT_MEMORY_BYTES`: the address space, in bytes (`RLIMIT_AS`).
+    MemoryBytes,
+    /// `FEZZ_LIMIT_CPU_SECONDS`: CPU time, in seconds (`RLIMIT_CPU`).
+    CpuSeconds,
+    /// `FEZZ_LIMIT_OPEN_FILES`: one more than the highest descriptor number (`RLIMIT_NOFILE`).
+    OpenFiles,
+    /// `FEZZ_LIMIT_PROCESSES`: processes of the runner's real user (`RLIMIT_NPROC`).
+    Processes,
+}
+
+impl ResourceLimit {
+    /// Every limit, in spec order.
+    pub const ALL: [ResourceLimit; 4] = [
+        ResourceLimit::MemoryBytes,
+        ResourceLimit::CpuSeconds,
+        ResourceLimit::OpenFiles,
+        ResourceLimit::Processes,
+    ];
+
+    /// The environment variable that carries it.
+    pub fn env_name(self) -> &'static str {
+        match self {
+            ResourceLimit::MemoryBytes => "FEZZ_LIMIT_MEMORY_BYTES",
+            ResourceLimit::CpuSeconds => "FEZZ_LIMIT_CPU_SECONDS",
+            ResourceLimit::OpenFiles => "FEZZ_LIMIT_OPEN_FILES",
+            ResourceLimit::Processes => "FEZZ_LIMIT_PROCESSES",
+        }
+    }
+
+    /// The field of the manifest's `limits` object that sets it (`spec/HTTP.md`).
+    pub fn manifest_field(self) -> &'static str {
+        match self {
+            ResourceLimit::MemoryBytes => "memory_bytes",
+            ResourceLimit::CpuSeconds => "cpu_seconds",
+            ResourceLimit::OpenFiles => "open_files",
+            ResourceLimit::Processes => "processes",
+        }
+    }
+
+    /// The POSIX resource it sets (`RLIMIT_AS`, ...).
+    pub fn rlimit_name(self) -> &'static str {
+        match self {
+            ResourceLimit::MemoryBytes => "RLIMIT_AS",
+            ResourceLimit::CpuSeconds => "RLIMIT_CPU",
+            ResourceLimit::OpenFiles => "RLIMIT_NOFILE",
+            ResourceLimit::Processes => "RLIMIT_NPROC",
+        }
+    }
+
+    /// Parses a variable's value as the runner does: one or more ASCII digits, no sign, no
+    /// spaces, a positive value that fits in 64 bits. `None`: unparsable.
+    pub fn parse_value(value: &str) -> Option<u64> {
+        if value.is_empty() || !value.bytes().all(|byte| byte.is_ascii_digit()) {
+            return None;
+        }
+        value.parse::<u64>().ok().filter(|value| *value > 0)
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::ResourceLimit;
+
+    #[test]
+    fn values_are_positive_decimal_integers() {
+        assert_eq!(ResourceLimit::parse_value("1"), Some(1));
+        assert_eq!(ResourceLimit::parse_value("016"), Some(16));
+        assert_eq!(
+            ResourceLimit::parse_value("18446744073709551615"),
+            Some(u64::MAX)
+        );
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+1",
+            " 1",
+            "1 ",
+            "1.5",
+            "1e3",
+            "0x10",
+            "18446744073709551616",
+        ] {
+            assert_eq!(ResourceLimit::parse_value(bad), None, "{bad:?}");
+        }
     }
 }

@@ -5,7 +5,8 @@
 //! - CBOR-PROFILE.md "Decoder errors" against `ErrorKind::ALL`;
 //! - CBOR-PROFILE.md "Examples" against the codec and against their diagnostic notation;
 //! - RUNNER.md "Exit codes" against `RunnerExit::ALL`, "Frame errors" against `FrameError`,
-//!   "Frame kinds" against `FrameKind`, and its framing example against `frame_header`;
+//!   "Frame kinds" against `FrameKind`, "Resource limits" against `ResourceLimit::ALL`, and
+//!   its framing example against `frame_header`;
 //! - ABI.md "Result codes" against `abi::ffi::RESULT_CODES`, the `FEZZ_RESULT_*` constants and
 //!   `fezz_result_name`; ABI.md "The codec C API" against the exports of `abi/src/capi.rs`;
 //! - every link between the spec's markdown files resolves to a file and a heading.
@@ -20,7 +21,7 @@ use fezz_abi::error::ErrorKind;
 use fezz_abi::ffi::RESULT_CODES;
 use fezz_abi::frame::{frame_header, FrameError, FrameKind};
 use fezz_abi::limits::*;
-use fezz_abi::runner_protocol::RunnerExit;
+use fezz_abi::runner_protocol::{ResourceLimit, RunnerExit};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -186,6 +187,35 @@ fn exit_codes_match_runner_exit() {
     assert_eq!(
         in_spec, expected,
         "RUNNER.md \"Exit codes\" vs RunnerExit::ALL"
+    );
+}
+
+#[test]
+fn resource_limits_match_resource_limit() {
+    let variants = enum_variants(&read("abi/src/runner_protocol.rs"), "ResourceLimit");
+    assert_eq!(
+        variants.len(),
+        ResourceLimit::ALL.len(),
+        "ResourceLimit::ALL lacks a variant"
+    );
+    let runner = read("spec/RUNNER.md");
+    let in_spec: Vec<(String, String, String)> = table(&section(&runner, "## Resource limits"))
+        .into_iter()
+        .map(|row| (row[0].clone(), row[1].clone(), row[3].clone()))
+        .collect();
+    let expected: Vec<(String, String, String)> = ResourceLimit::ALL
+        .iter()
+        .map(|limit| {
+            (
+                limit.env_name().to_owned(),
+                limit.rlimit_name().to_owned(),
+                limit.manifest_field().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        in_spec, expected,
+        "RUNNER.md \"Resource limits\" vs ResourceLimit::ALL"
     );
 }
 

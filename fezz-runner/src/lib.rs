@@ -9,7 +9,8 @@
 //! 2. [`serve`] it: request frames from any reader, response frames to any writer, until the
 //!    input ends or a call fails (then one error frame is written and the exit is returned).
 //! 3. In a real runner process, call [`stdio::protect_stdio`] first so the function's own
-//!    printing cannot reach the protocol, and [`stdio::die_with_parent`].
+//!    printing cannot reach the protocol, [`stdio::die_with_parent`], and
+//!    [`limits::apply_from_env`] before loading the library.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -28,6 +29,7 @@
 
 pub mod failure;
 pub mod library;
+pub mod limits;
 pub mod serve;
 pub mod stdio;
 

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use fezz_abi::boundary::panic_message;
+use fezz_runner::limits::apply_from_env;
 use fezz_runner::stdio::{die_with_parent, protect_stdio};
 use fezz_runner::{serve_requests, Failure, Function, RunnerExit};
 
@@ -45,6 +46,8 @@ fn run() -> anyhow::Result<RunnerExit> {
     let mut input = BufReader::new(streams.input);
     let mut output = streams.output;
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Failure> {
+        // Before the library loads, so its initialisers run under the limits too.
+        apply_from_env()?;
         let function = Function::load(&path)?;
         serve_requests(&function, &mut input, &mut output)
     }))

@@ -321,6 +321,7 @@ mod tests {
             manifest_path: "/srv/functions/f@1/fezz.json".into(),
             timeout: None,
             env: Vec::new(),
+            limits: crate::manifest::Limits::default(),
         }
     }
 

@@ -19,7 +19,8 @@ use std::sync::Arc;
 use http::Method;
 
 use crate::manifest::{
-    FunctionId, Manifest, ManifestError, TimeoutMs, Version, MANIFEST_FILE, MAX_MANIFEST_BYTES,
+    FunctionId, Limits, Manifest, ManifestError, TimeoutMs, Version, MANIFEST_FILE,
+    MAX_MANIFEST_BYTES,
 };
 use crate::routes::{Lookup, RouteTable};
 
@@ -43,6 +44,8 @@ pub struct Function {
     pub timeout: Option<TimeoutMs>,
     /// The environment the runner gets besides `PATH`, sorted by name.
     pub env: Vec<(String, String)>,
+    /// The manifest's resource limits, passed to the runner as `FEZZ_LIMIT_…` variables.
+    pub limits: Limits,
 }
 
 impl Function {
@@ -253,6 +256,7 @@ impl Registry {
                 .iter()
                 .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
                 .collect(),
+            limits: manifest.limits,
         });
         let owner = manifest_path.display().to_string();
         for (index, route) in manifest.routes.into_iter().enumerate() {

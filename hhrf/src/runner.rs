@@ -275,7 +275,7 @@ impl Runner {
     }
 
     /// Runs one call: spawns `runner <library>` in the function folder with a cleared
-    /// environment (`PATH` plus the manifest's `env`), writes one request frame carrying
+    /// environment (`PATH`, the manifest's `env` and its `limits` as `FEZZ_LIMIT_…`), writes one request frame carrying
     /// `payload` (an encoded `fezz-request`) and closes stdin, and
     /// collects the output until the runner and every process holding its pipes are gone,
     /// or until `deadline` (then the group is killed and the exit is
@@ -312,6 +312,8 @@ impl Runner {
             command.env("PATH", path);
         }
         command.envs(function.env.iter().map(|(name, value)| (name, value)));
+        // After the manifest's `env`, whose names cannot start with `FEZZ_`.
+        command.envs(function.limits.env());
         // Spawned from this async worker thread, never from a blocking-pool thread: a runner
         // may set PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits, and
         // blocking-pool threads exit when idle.

@@ -5,6 +5,8 @@
 //! - "Limits": every constant by name and value, nothing missing or extra;
 //! - "Errors": every (status, `error.code`) pair against `Outcome`, both ways;
 //! - "Hop-by-hop headers": the list against `dispatch::HOP_BY_HOP`;
+//! - "Manifest format": the `limits.*` fields and their ranges against `manifest::Limits`
+//!   and `ResourceLimit`, and "Environment passed to runners" names each `FEZZ_LIMIT_…`;
 //! - every link in HTTP.md resolves to a file and a heading, and every anchor that a vector in
 //!   `spec/vectors/http` cites exists.
 
@@ -15,12 +17,14 @@ use fezz_abi::limits::{
     MAX_BODY_BYTES, MAX_HEADER_COUNT, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES,
     MAX_STDERR_BYTES, MAX_TEXT_BYTES,
 };
+use fezz_abi::runner_protocol::ResourceLimit;
 use fezz_abi::WireError;
 use hhrf::config::{DEFAULT_LISTEN, DEFAULT_ROOT, DEFAULT_TIMEOUT_MS};
 use hhrf::dispatch::HOP_BY_HOP;
 use hhrf::manifest::{
-    MAX_ENTRY_BYTES, MAX_ENV_ENTRIES, MAX_ENV_NAME_BYTES, MAX_ENV_VALUE_BYTES, MAX_MANIFEST_BYTES,
-    MAX_NAME_BYTES, MAX_ROUTES, MAX_TIMEOUT_MS,
+    Limits, MAX_CPU_SECONDS, MAX_ENTRY_BYTES, MAX_ENV_ENTRIES, MAX_ENV_NAME_BYTES,
+    MAX_ENV_VALUE_BYTES, MAX_MANIFEST_BYTES, MAX_MEMORY_BYTES, MAX_NAME_BYTES, MAX_OPEN_FILES,
+    MAX_PROCESSES, MAX_ROUTES, MAX_TIMEOUT_MS, MIN_MEMORY_BYTES, MIN_OPEN_FILES,
 };
 use hhrf::outcome::{classify, ExitState, Outcome, MAX_STDOUT_BYTES};
 use hhrf::routes::MAX_ROUTE_BYTES;
@@ -123,6 +127,12 @@ fn limits_table_matches_the_constants() {
         ("MAX_ENV_NAME_BYTES", MAX_ENV_NAME_BYTES as u128),
         ("MAX_ENV_VALUE_BYTES", MAX_ENV_VALUE_BYTES as u128),
         ("MAX_TIMEOUT_MS", MAX_TIMEOUT_MS as u128),
+        ("MIN_MEMORY_BYTES", MIN_MEMORY_BYTES as u128),
+        ("MAX_MEMORY_BYTES", MAX_MEMORY_BYTES as u128),
+        ("MAX_CPU_SECONDS", MAX_CPU_SECONDS as u128),
+        ("MIN_OPEN_FILES", MIN_OPEN_FILES as u128),
+        ("MAX_OPEN_FILES", MAX_OPEN_FILES as u128),
+        ("MAX_PROCESSES", MAX_PROCESSES as u128),
     ];
     let spec: Vec<(String, u128)> = table(&section(&http_md(), "## Limits"))
         .into_iter()
@@ -136,6 +146,44 @@ fn limits_table_matches_the_constants() {
     );
     for ((name, spec_value), (_, code_value)) in spec.iter().zip(&code) {
         assert_eq!(spec_value, code_value, "{name}");
+    }
+}
+
+#[test]
+fn manifest_limits_match_the_code() {
+    let text = http_md();
+    let rows = table(&section(&text, "## Manifest format"));
+    let limit_rows: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|row| row[0].starts_with("limits."))
+        .collect();
+    let fields: Vec<String> = limit_rows
+        .iter()
+        .map(|row| row[0]["limits.".len()..].to_owned())
+        .collect();
+    let code: Vec<&str> = ResourceLimit::ALL
+        .iter()
+        .map(|limit| limit.manifest_field())
+        .collect();
+    assert_eq!(fields, code, "the manifest table lists other limits");
+    assert!(rows.iter().any(|row| row[0] == "limits"), "no `limits` row");
+    for (row, limit) in limit_rows.iter().zip(ResourceLimit::ALL) {
+        let range = Limits::range(limit);
+        let rule = &row[4];
+        assert!(
+            rule.starts_with(&format!("{} to {}", range.start(), range.end())),
+            "{}: {rule}",
+            row[0]
+        );
+        assert!(rule.contains(limit.rlimit_name()), "{}: {rule}", row[0]);
+    }
+    let environment = section(&text, "## Environment passed to runners");
+    for limit in ResourceLimit::ALL {
+        assert!(
+            environment.contains(&format!("`{}`", limit.env_name())),
+            "{} is not in Environment passed to runners",
+            limit.env_name()
+        );
     }
 }
 

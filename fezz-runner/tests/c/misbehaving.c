@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef MODE_REPORT_LIMITS
+#include <sys/resource.h>
+#endif
 
 typedef struct FezzBuffer {
     uint8_t *data;
@@ -28,6 +31,32 @@ static void report_frees(void) {
 
 __attribute__((constructor)) static void on_load(void) {
     atexit(report_frees);
+#ifdef MODE_REPORT_LIMITS
+    /* The limits in force while the library loads: the runner applies them before. */
+    static const struct {
+        int resource;
+        const char *name;
+    } limits[] = {{RLIMIT_AS, "RLIMIT_AS"},
+                  {RLIMIT_CPU, "RLIMIT_CPU"},
+                  {RLIMIT_NOFILE, "RLIMIT_NOFILE"},
+                  {RLIMIT_NPROC, "RLIMIT_NPROC"}};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        struct rlimit value;
+        if (getrlimit(limits[i].resource, &value) == 0) {
+            if (value.rlim_cur == RLIM_INFINITY) {
+                fprintf(stderr, "limit %s soft=unlimited", limits[i].name);
+            } else {
+                fprintf(stderr, "limit %s soft=%llu", limits[i].name, (unsigned long long)value.rlim_cur);
+            }
+            if (value.rlim_max == RLIM_INFINITY) {
+                fprintf(stderr, " hard=unlimited\n");
+            } else {
+                fprintf(stderr, " hard=%llu\n", (unsigned long long)value.rlim_max);
+            }
+        }
+    }
+    fflush(stderr);
+#endif
 #ifdef MODE_NOISY
     /* A library that greets on stdout while being loaded: must land on stderr. */
     printf("constructor noise\n");
@@ -96,7 +125,7 @@ int32_t fezz_handle_v2(const uint8_t *request, size_t request_len, FezzBuffer *r
     }
     *response = owned(VALID_RESPONSE, sizeof VALID_RESPONSE);
     return 0;
-#else /* MODE_VALID, MODE_NOISY, MODE_VERSION_3, MODE_NO_FREE */
+#else /* MODE_VALID, MODE_NOISY, MODE_VERSION_3, MODE_NO_FREE, MODE_REPORT_LIMITS */
 #ifdef MODE_NOISY
     printf("handler noise\n");
     fflush(stdout);

@@ -147,9 +147,20 @@ impl Outcome {
 
 /// Runs the runner with `args`, `stdin` as its input, in `cwd`; kills it after 60 s.
 pub fn run_with(args: &[&OsStr], stdin: &[u8], cwd: Option<&Path>) -> Outcome {
+    run_with_env(args, stdin, cwd, &[])
+}
+
+/// [`run_with`], with `env` added to the runner's environment.
+pub fn run_with_env(
+    args: &[&OsStr],
+    stdin: &[u8],
+    cwd: Option<&Path>,
+    env: &[(&str, &str)],
+) -> Outcome {
     let mut command = Command::new(runner());
     command
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

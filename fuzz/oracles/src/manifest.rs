@@ -7,24 +7,27 @@
 //! never a path escape), `entry` is one plain file name in that folder, routes are at most
 //! `MAX_ROUTES` patterns starting with `/`, the timeout is within 1..=`MAX_TIMEOUT_MS`, env
 //! names are unique, sorted, `[A-Za-z_][A-Za-z0-9_]*` without the `FEZZ_` prefix and values
-//! are within their limit and free of NUL; each value is the one the JSON holds; parsing is
+//! are within their limit and free of NUL; `limits` holds only the four documented fields, each
+//! within its documented range (`Limits::range`); each value is the one the JSON holds; parsing is
 //! deterministic and the manifest's own folder name passes `check_folder`.
 
 use std::path::{Component, Path};
 
+use fezz_abi::runner_protocol::ResourceLimit;
 use hhrf::manifest::{
-    Manifest, ManifestVersion, MAX_ENV_ENTRIES, MAX_ENV_NAME_BYTES, MAX_ENV_VALUE_BYTES,
+    Limits, Manifest, ManifestVersion, MAX_ENV_ENTRIES, MAX_ENV_NAME_BYTES, MAX_ENV_VALUE_BYTES,
     MAX_MANIFEST_BYTES, MAX_NAME_BYTES, MAX_ROUTES, MAX_TIMEOUT_MS,
 };
 use serde_json::Value;
 
-const FIELDS: [&str; 7] = [
+const FIELDS: [&str; 8] = [
     "id",
     "version",
     "entry",
     "routes",
     "timeout_ms",
     "env",
+    "limits",
     "manifest_version",
 ];
 
@@ -161,6 +164,37 @@ pub fn manifest(data: &[u8]) {
             raw_env.and_then(|env| env.get(env_name)),
             Some(&Value::from(value.as_str()))
         );
+    }
+
+    let raw_limits = object.get("limits").map(|limits| {
+        limits
+            .as_object()
+            .expect("accepted limits that are not an object")
+    });
+    if let Some(raw_limits) = raw_limits {
+        for key in raw_limits.keys() {
+            assert!(
+                ResourceLimit::ALL
+                    .iter()
+                    .any(|limit| limit.manifest_field() == key),
+                "accepted an unknown limit {key:?}"
+            );
+        }
+    }
+    for limit in ResourceLimit::ALL {
+        let raw = raw_limits.and_then(|limits| limits.get(limit.manifest_field()));
+        match (manifest.limits.get(limit), raw) {
+            (None, None) => {}
+            (Some(value), Some(raw)) => {
+                assert!(
+                    Limits::range(limit).contains(&value),
+                    "{} {value} out of range",
+                    limit.manifest_field()
+                );
+                assert_eq!(raw.as_u64(), Some(value));
+            }
+            (value, raw) => panic!("{} {value:?} but JSON {raw:?}", limit.manifest_field()),
+        }
     }
 
     assert_eq!(

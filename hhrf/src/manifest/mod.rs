@@ -3,7 +3,7 @@
 //!
 //! What lives here: [`Manifest`] (the validated, version-independent result), the newtypes
 //! whose constructors enforce the rules of `spec/HTTP.md` ("Manifest format") — [`FunctionId`],
-//! [`Version`], [`Entry`], [`Route`], [`TimeoutMs`], [`EnvName`] — and [`ManifestError`], which
+//! [`Version`], [`Entry`], [`Route`], [`TimeoutMs`], [`EnvName`], [`Limits`] — and [`ManifestError`], which
 //! names the field and the rule a manifest breaks. Each schema version is a sibling module
 //! (`v1` today); [`ManifestVersion::detect`] picks one before the strict parse.
 //!
@@ -18,6 +18,9 @@ mod v1;
 use std::fmt;
 use std::path::Path;
 
+use std::ops::RangeInclusive;
+
+use fezz_abi::runner_protocol::ResourceLimit;
 use http::Method;
 use serde::Deserialize;
 
@@ -47,6 +50,25 @@ pub const MAX_ENTRY_BYTES: usize = 255;
 /// Largest timeout a manifest (or the server's `--timeout-ms`) may set: one hour.
 pub const MAX_TIMEOUT_MS: u64 = 60 * 60 * 1000;
 
+/// Smallest `limits.memory_bytes`: 16 MiB, so the runner itself can start and load a library.
+pub const MIN_MEMORY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Largest `limits.memory_bytes`: 1 TiB.
+pub const MAX_MEMORY_BYTES: u64 = 1024 * 1024 * 1024 * 1024;
+
+/// Largest `limits.cpu_seconds`: one hour, like the longest timeout.
+pub const MAX_CPU_SECONDS: u64 = 60 * 60;
+
+/// Smallest `limits.open_files`: the runner's own descriptors (the three standard ones, its
+/// two protocol duplicates, `/dev/null`, the library while it loads) fit with room to spare.
+pub const MIN_OPEN_FILES: u64 = 16;
+
+/// Largest `limits.open_files`.
+pub const MAX_OPEN_FILES: u64 = 1024 * 1024;
+
+/// Largest `limits.processes`.
+pub const MAX_PROCESSES: u64 = 65536;
+
 /// The name of the manifest file inside a function folder.
 pub const MANIFEST_FILE: &str = "fezz.json";
 
@@ -67,6 +89,8 @@ pub struct Manifest {
     pub timeout: Option<TimeoutMs>,
     /// Environment variables for the runner, sorted by name (names are unique).
     pub env: Vec<(EnvName, String)>,
+    /// The resource limits the runner applies to itself; empty: none.
+    pub limits: Limits,
 }
 
 impl Manifest {
@@ -384,6 +408,80 @@ impl TryFrom<u64> for TimeoutMs {
     }
 }
 
+/// The manifest's `limits`: kernel resource limits the runner applies to itself before loading
+/// the library (`spec/RUNNER.md`, "Resource limits"). Each is `None` (unlimited) or within
+/// [`Limits::range`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// `memory_bytes`: the address space (`RLIMIT_AS`).
+    pub memory_bytes: Option<u64>,
+    /// `cpu_seconds`: CPU time (`RLIMIT_CPU`).
+    pub cpu_seconds: Option<u64>,
+    /// `open_files`: descriptors (`RLIMIT_NOFILE`).
+    pub open_files: Option<u64>,
+    /// `processes`: processes of the runner's real user (`RLIMIT_NPROC`).
+    pub processes: Option<u64>,
+}
+
+impl Limits {
+    /// The values a manifest may give `limit`.
+    pub fn range(limit: ResourceLimit) -> RangeInclusive<u64> {
+        match limit {
+            ResourceLimit::MemoryBytes => MIN_MEMORY_BYTES..=MAX_MEMORY_BYTES,
+            ResourceLimit::CpuSeconds => 1..=MAX_CPU_SECONDS,
+            ResourceLimit::OpenFiles => MIN_OPEN_FILES..=MAX_OPEN_FILES,
+            ResourceLimit::Processes => 1..=MAX_PROCESSES,
+            _ => 0..=0,
+        }
+    }
+
+    /// The value set for `limit`, if any.
+    pub fn get(&self, limit: ResourceLimit) -> Option<u64> {
+        match limit {
+            ResourceLimit::MemoryBytes => self.memory_bytes,
+            ResourceLimit::CpuSeconds => self.cpu_seconds,
+            ResourceLimit::OpenFiles => self.open_files,
+            ResourceLimit::Processes => self.processes,
+            _ => None,
+        }
+    }
+
+    /// Sets `limit` after checking its range; the error is the broken rule.
+    pub fn set(&mut self, limit: ResourceLimit, value: u64) -> Result<(), String> {
+        let range = Limits::range(limit);
+        if !range.contains(&value) {
+            return Err(format!(
+                "{} {value} is outside {}..={}",
+                limit.manifest_field(),
+                range.start(),
+                range.end()
+            ));
+        }
+        let slot = match limit {
+            ResourceLimit::MemoryBytes => &mut self.memory_bytes,
+            ResourceLimit::CpuSeconds => &mut self.cpu_seconds,
+            ResourceLimit::OpenFiles => &mut self.open_files,
+            ResourceLimit::Processes => &mut self.processes,
+            _ => return Err("unknown limit".to_owned()),
+        };
+        *slot = Some(value);
+        Ok(())
+    }
+
+    /// The environment variables that carry the limits set (`FEZZ_LIMIT_…`), in spec order.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        ResourceLimit::ALL
+            .into_iter()
+            .filter_map(|limit| Some((limit.env_name(), self.get(limit)?.to_string())))
+            .collect()
+    }
+
+    /// Whether no limit is set.
+    pub fn is_empty(&self) -> bool {
+        self.env().is_empty()
+    }
+}
+
 /// An environment variable name for the runner: `[A-Za-z_][A-Za-z0-9_]*`, at most
 /// [`MAX_ENV_NAME_BYTES`], not starting with `FEZZ_` (reserved for hhrf).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -688,6 +786,58 @@ mod tests {
             let e = error(&json);
             assert_eq!(e.field, field, "{env}: {e}");
         }
+    }
+
+    #[test]
+    fn limits_are_parsed_and_bounded() {
+        let with = |limits: &str| {
+            format!(r#"{{"id":"a","version":"1","entry":"x.so","routes":[],"limits":{limits}}}"#)
+        };
+        let manifest = parse(&with(
+            r#"{"memory_bytes":16777216,"cpu_seconds":2,"open_files":64,"processes":10}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            manifest.limits.env(),
+            [
+                ("FEZZ_LIMIT_MEMORY_BYTES", "16777216".to_owned()),
+                ("FEZZ_LIMIT_CPU_SECONDS", "2".to_owned()),
+                ("FEZZ_LIMIT_OPEN_FILES", "64".to_owned()),
+                ("FEZZ_LIMIT_PROCESSES", "10".to_owned()),
+            ]
+        );
+        let only_cpu = parse(&with(r#"{"cpu_seconds":1}"#)).unwrap();
+        assert_eq!(
+            only_cpu.limits.env(),
+            [("FEZZ_LIMIT_CPU_SECONDS", "1".to_owned())]
+        );
+        assert!(parse(&with("{}")).unwrap().limits.is_empty());
+        let none = parse(r#"{"id":"a","version":"1","entry":"x.so","routes":[]}"#).unwrap();
+        assert!(none.limits.is_empty());
+        for (limits, field) in [
+            (r#"{"memory_bytes":16777215}"#, "limits.memory_bytes"),
+            (r#"{"memory_bytes":1099511627777}"#, "limits.memory_bytes"),
+            (r#"{"cpu_seconds":0}"#, "limits.cpu_seconds"),
+            (r#"{"cpu_seconds":3601}"#, "limits.cpu_seconds"),
+            (r#"{"cpu_seconds":-1}"#, "limits.cpu_seconds"),
+            (r#"{"cpu_seconds":1.5}"#, "limits.cpu_seconds"),
+            (r#"{"cpu_seconds":"1"}"#, "limits.cpu_seconds"),
+            (r#"{"cpu_seconds":null}"#, "limits.cpu_seconds"),
+            (r#"{"open_files":15}"#, "limits.open_files"),
+            (r#"{"open_files":1048577}"#, "limits.open_files"),
+            (r#"{"processes":0}"#, "limits.processes"),
+            (r#"{"processes":65537}"#, "limits.processes"),
+            ("[]", "limits"),
+            ("[1, 2]", "limits"),
+            ("null", "limits"),
+            ("5", "limits"),
+        ] {
+            let e = error(&with(limits));
+            assert_eq!(e.field, field, "{limits}: {e}");
+        }
+        let e = error(&with(r#"{"stack_bytes":1}"#));
+        assert!(e.rule.contains("unknown field `stack_bytes`"), "{e}");
+        assert!(e.field.starts_with("limits"), "{e}");
     }
 
     #[test]

@@ -11,9 +11,11 @@ use http::Method;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
+use fezz_abi::runner_protocol::ResourceLimit;
+
 use super::{
-    parse_method, Entry, EnvName, FunctionId, Manifest, ManifestError, ManifestVersion, Route,
-    TimeoutMs, Version, MAX_ENV_ENTRIES, MAX_ENV_VALUE_BYTES, MAX_ROUTES,
+    parse_method, Entry, EnvName, FunctionId, Limits, Manifest, ManifestError, ManifestVersion,
+    Route, TimeoutMs, Version, MAX_ENV_ENTRIES, MAX_ENV_VALUE_BYTES, MAX_ROUTES,
 };
 use crate::routes::RoutePattern;
 
@@ -28,6 +30,8 @@ struct ManifestV1 {
     timeout_ms: Option<TimeoutMs>,
     #[serde(default, deserialize_with = "present")]
     env: Option<EnvEntries>,
+    #[serde(default, deserialize_with = "present")]
+    limits: Option<LimitsObject>,
     // Already checked by `ManifestVersion::detect`; listed so the field is known.
     #[serde(default, deserialize_with = "present")]
     #[allow(dead_code)]
@@ -40,6 +44,39 @@ struct RouteV1 {
     path: RoutePattern,
     #[serde(default, deserialize_with = "present")]
     method: Option<MethodField>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsV1 {
+    #[serde(default, deserialize_with = "present")]
+    memory_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    cpu_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    open_files: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    processes: Option<u64>,
+}
+
+/// `limits`, accepted only as a JSON object: a derived struct would also take an array of
+/// values in field order.
+struct LimitsObject(LimitsV1);
+
+impl<'de> Deserialize<'de> for LimitsObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = LimitsObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of limits")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<LimitsObject, A::Error> {
+                LimitsV1::deserialize(de::value::MapAccessDeserializer::new(map)).map(LimitsObject)
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -161,6 +198,22 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     }
     env.sort();
 
+    let mut limits = Limits::default();
+    if let Some(LimitsObject(raw)) = raw.limits {
+        for (limit, value) in [
+            (ResourceLimit::MemoryBytes, raw.memory_bytes),
+            (ResourceLimit::CpuSeconds, raw.cpu_seconds),
+            (ResourceLimit::OpenFiles, raw.open_files),
+            (ResourceLimit::Processes, raw.processes),
+        ] {
+            if let Some(value) = value {
+                limits.set(limit, value).map_err(|rule| {
+                    ManifestError::field(format!("limits.{}", limit.manifest_field()), rule)
+                })?;
+            }
+        }
+    }
+
     Ok(Manifest {
         manifest_version: ManifestVersion::V1,
         id: raw.id,
@@ -169,5 +222,6 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
         routes,
         timeout: raw.timeout_ms,
         env,
+        limits,
     })
 }
