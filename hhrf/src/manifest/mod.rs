@@ -889,4 +889,18 @@ mod tests {
             let _ = Manifest::parse(input);
         }
     }
+
+    #[test]
+    fn structs_written_as_arrays_are_rejected() {
+        // A derived serde struct also accepts its fields as an array, in order.
+        error(r#"["todos", "latest", "libx.so", []]"#);
+        let route = error(
+            r#"{"id": "a", "version": "1", "entry": "libx.so", "routes": [["/hello", "GET"]]}"#,
+        );
+        assert_eq!(route.field, "routes[0]", "{route:?}");
+        let limits = error(
+            r#"{"id": "a", "version": "1", "entry": "libx.so", "routes": [], "limits": [30]}"#,
+        );
+        assert_eq!(limits.field, "limits", "{limits:?}");
+    }
 }

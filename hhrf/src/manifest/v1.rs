@@ -6,6 +6,7 @@
 //! conflicts, duplicate env names, counts) are checked after deserialization.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use http::Method;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -25,13 +26,13 @@ struct ManifestV1 {
     id: FunctionId,
     version: Version,
     entry: Entry,
-    routes: Vec<RouteV1>,
+    routes: Vec<Object<RouteV1>>,
     #[serde(default, deserialize_with = "present")]
     timeout_ms: Option<TimeoutMs>,
     #[serde(default, deserialize_with = "present")]
     env: Option<EnvEntries>,
     #[serde(default, deserialize_with = "present")]
-    limits: Option<LimitsObject>,
+    limits: Option<Object<LimitsV1>>,
     // Already checked by `ManifestVersion::detect`; listed so the field is known.
     #[serde(default, deserialize_with = "present")]
     #[allow(dead_code)]
@@ -59,23 +60,24 @@ struct LimitsV1 {
     processes: Option<u64>,
 }
 
-/// `limits`, accepted only as a JSON object: a derived struct would also take an array of
-/// values in field order.
-struct LimitsObject(LimitsV1);
+/// A struct accepted only as a JSON object. A derived `Deserialize` also takes an array of
+/// values in field order (`["todos", "1", …]`), which no manifest author means; every struct of
+/// the manifest goes through this.
+struct Object<T>(T);
 
-impl<'de> Deserialize<'de> for LimitsObject {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor;
-        impl<'de> Visitor<'de> for ObjectVisitor {
-            type Value = LimitsObject;
+        struct ObjectVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = Object<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of limits")
+                f.write_str("an object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<LimitsObject, A::Error> {
-                LimitsV1::deserialize(de::value::MapAccessDeserializer::new(map)).map(LimitsObject)
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Object)
             }
         }
-        deserializer.deserialize_map(ObjectVisitor)
+        deserializer.deserialize_map(ObjectVisitor(PhantomData))
     }
 }
 
@@ -130,12 +132,13 @@ impl<'de> Deserialize<'de> for EnvEntries {
 /// Parses a version-1 manifest.
 pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     let mut json = serde_json::Deserializer::from_slice(bytes);
-    let raw: ManifestV1 = serde_path_to_error::deserialize(&mut json).map_err(|error| {
-        let field = error.path().to_string();
-        // The crate writes "." for the document itself.
-        let field = if field == "." { String::new() } else { field };
-        ManifestError::from_json(field, error.inner())
-    })?;
+    let Object(raw): Object<ManifestV1> =
+        serde_path_to_error::deserialize(&mut json).map_err(|error| {
+            let field = error.path().to_string();
+            // The crate writes "." for the document itself.
+            let field = if field == "." { String::new() } else { field };
+            ManifestError::from_json(field, error.inner())
+        })?;
     json.end()
         .map_err(|error| ManifestError::from_json(String::new(), &error))?;
 
@@ -151,7 +154,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     let routes: Vec<Route> = raw
         .routes
         .into_iter()
-        .map(|route| Route {
+        .map(|Object(route)| Route {
             path: route.path,
             method: route.method.map(|method| method.0),
         })
@@ -199,7 +202,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     env.sort();
 
     let mut limits = Limits::default();
-    if let Some(LimitsObject(raw)) = raw.limits {
+    if let Some(Object(raw)) = raw.limits {
         for (limit, value) in [
             (ResourceLimit::MemoryBytes, raw.memory_bytes),
             (ResourceLimit::CpuSeconds, raw.cpu_seconds),
