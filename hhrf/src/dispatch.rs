@@ -26,6 +26,32 @@ use crate::registry::Function;
 /// The path prefix of direct invocation: `/rpc/<id>@<version>[/<rest>]`.
 pub const RPC_PREFIX: &str = "/rpc";
 
+/// The path prefix reserved for hhrf's own endpoints: `/_fezz` and `/_fezz/<rest>`.
+pub const HHRF_PREFIX: &str = "/_fezz";
+
+/// The path of the health endpoint.
+pub const HEALTH_PATH: &str = "/_fezz/health";
+
+/// The methods hhrf's own endpoints answer, as an `Allow` value.
+pub const HHRF_ALLOW: &str = "GET, HEAD";
+
+/// One of hhrf's own endpoints under [`HHRF_PREFIX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HhrfEndpoint {
+    /// `/_fezz/health`.
+    Health,
+}
+
+/// Parses a request path. `None`: not under `/_fezz` (`/rpc/` or routes apply).
+/// `Some(None)`: under `/_fezz` but no endpoint, a 404. Otherwise the endpoint.
+pub fn hhrf_target(path: &str) -> Option<Option<HhrfEndpoint>> {
+    let rest = path.strip_prefix(HHRF_PREFIX)?;
+    if !rest.is_empty() && !rest.starts_with('/') {
+        return None;
+    }
+    Some((path == HEALTH_PATH).then_some(HhrfEndpoint::Health))
+}
+
 /// The header carrying the request id on every response hhrf sends.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -261,6 +287,21 @@ mod tests {
         assert_eq!(target("/rpcx"), None);
         assert_eq!(target("/hello"), None);
         assert_eq!(target("*"), None);
+    }
+
+    #[test]
+    fn fezz_paths_are_hhrf_endpoints() {
+        assert_eq!(
+            hhrf_target("/_fezz/health"),
+            Some(Some(HhrfEndpoint::Health))
+        );
+        assert_eq!(hhrf_target("/_fezz/health/"), Some(None));
+        assert_eq!(hhrf_target("/_fezz/nope"), Some(None));
+        assert_eq!(hhrf_target("/_fezz"), Some(None));
+        assert_eq!(hhrf_target("/_fezz/"), Some(None));
+        assert_eq!(hhrf_target("/_fezzx"), None);
+        assert_eq!(hhrf_target("/rpc/_fezz/health"), None);
+        assert_eq!(hhrf_target("*"), None);
     }
 
     #[test]

@@ -108,6 +108,14 @@ pub enum Outcome {
         /// The operating system's reason.
         reason: String,
     },
+    /// hhrf's health endpoint answered: 200 `{"status":"ok","functions":N}`, or 503 with
+    /// `"status":"draining"` once a stop has begun. Not an error.
+    Health {
+        /// How many functions are served.
+        functions: usize,
+        /// Whether the server is draining.
+        draining: bool,
+    },
     /// No function or route serves the path: 404.
     NotFound,
     /// Routes match the path but not the method: 405 with `Allow`.
@@ -263,6 +271,10 @@ impl Outcome {
             | Outcome::BadOutput { .. }
             | Outcome::SpawnFailed { .. } => StatusCode::BAD_GATEWAY,
             Outcome::TimedOut { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Outcome::Health {
+                draining: false, ..
+            } => StatusCode::OK,
+            Outcome::Health { draining: true, .. } => StatusCode::SERVICE_UNAVAILABLE,
             Outcome::NotFound => StatusCode::NOT_FOUND,
             Outcome::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Outcome::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -273,10 +285,11 @@ impl Outcome {
         }
     }
 
-    /// The JSON `error.code` of the error body; `None` for a function's response.
+    /// The JSON `error.code` of the error body; `None` for a function's response and for
+    /// the health endpoint.
     pub fn code(&self) -> Option<&'static str> {
         Some(match self {
-            Outcome::Response { .. } => return None,
+            Outcome::Response { .. } | Outcome::Health { .. } => return None,
             Outcome::FunctionFailed { .. } => "function-failed",
             Outcome::Crashed { .. } => "runner-crashed",
             Outcome::RunnerFailed { .. } => "runner-failed",
@@ -293,14 +306,18 @@ impl Outcome {
         })
     }
 
-    /// The outcome's name in the log: `ok`, `function-error`, `runner-crashed(SIGSEGV)`,
-    /// `runner-failed(11)`, or the error code.
+    /// The outcome's name in the log: `ok`, `function-error`, `health`, `health-draining`,
+    /// `runner-crashed(SIGSEGV)`, `runner-failed(11)`, or the error code.
     pub fn log_name(&self) -> String {
         match self {
             Outcome::Response { response, .. } if response.error.is_some() => {
                 "function-error".to_owned()
             }
             Outcome::Response { .. } => "ok".to_owned(),
+            Outcome::Health {
+                draining: false, ..
+            } => "health".to_owned(),
+            Outcome::Health { draining: true, .. } => "health-draining".to_owned(),
             Outcome::Crashed { signal, .. } => format!("runner-crashed({})", signal_name(*signal)),
             Outcome::RunnerFailed { exit, .. } => format!("runner-failed({exit})"),
             other => other.code().unwrap_or("ok").to_owned(),
@@ -311,7 +328,7 @@ impl Outcome {
     /// the log.
     pub fn message(&self) -> String {
         match self {
-            Outcome::Response { .. } => String::new(),
+            Outcome::Response { .. } | Outcome::Health { .. } => String::new(),
             Outcome::FunctionFailed { error, .. } => match error {
                 Some(error) => format!("the function failed: {}", error.message),
                 None => "the function failed".to_owned(),
@@ -398,18 +415,35 @@ impl Outcome {
         }
     }
 
-    /// Whether the log line should carry the stderr tail: every outcome but a clean response.
+    /// Whether the log line should carry the stderr tail: every outcome but a clean response
+    /// and the health endpoint.
     pub fn is_failure(&self) -> bool {
         !matches!(self, Outcome::Response { response, .. } if response.error.is_none())
+            && !matches!(self, Outcome::Health { .. })
     }
 
-    /// The HTTP response: the function's own, or `{"error":{"code","message","request_id"}}`
-    /// with `content-type: application/json` (and `Allow` for 405). Every response carries
+    /// The HTTP response: the function's own, `{"status","functions"}` for the health
+    /// endpoint, or `{"error":{"code","message","request_id"}}`, the last two with
+    /// `content-type: application/json` (and `Allow` for 405). Every response carries
     /// `x-request-id: request_id`.
     pub fn into_response(self, request_id: &str) -> http::Response<Body> {
         let status = self.status();
         let (mut headers, body) = match self {
             Outcome::Response { response, .. } => (response.headers, response.body),
+            Outcome::Health {
+                functions,
+                draining,
+            } => {
+                let body = serde_json::json!({
+                    "status": if draining { "draining" } else { "ok" },
+                    "functions": functions,
+                })
+                .to_string()
+                .into_bytes();
+                let mut headers = HeaderMap::new();
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                (headers, body)
+            }
             other => {
                 let body = serde_json::json!({
                     "error": {
@@ -680,6 +714,35 @@ mod tests {
             assert_eq!(json["error"]["code"], code);
             assert_eq!(json["error"]["request_id"], "id-7");
         }
+    }
+
+    #[test]
+    fn health_answers_ok_or_draining() {
+        let outcome = Outcome::Health {
+            functions: 3,
+            draining: false,
+        };
+        assert_eq!(outcome.log_name(), "health");
+        assert!(!outcome.is_failure());
+        let response = outcome.into_response("id-1");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(response.headers()["x-request-id"], "id-1");
+        assert_eq!(
+            body_json(response),
+            serde_json::json!({"status": "ok", "functions": 3})
+        );
+        let outcome = Outcome::Health {
+            functions: 0,
+            draining: true,
+        };
+        assert_eq!(outcome.log_name(), "health-draining");
+        let response = outcome.into_response("id-2");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body_json(response),
+            serde_json::json!({"status": "draining", "functions": 0})
+        );
     }
 
     #[test]

@@ -285,6 +285,11 @@ impl Registry {
         all
     }
 
+    /// How many functions are served.
+    pub fn function_count(&self) -> usize {
+        self.functions.len()
+    }
+
     /// How many routes are mounted.
     pub fn route_count(&self) -> usize {
         self.routes.len()

@@ -16,7 +16,7 @@ use std::convert::Infallible;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -80,6 +80,8 @@ struct State {
     runner: Runner,
     default_timeout: TimeoutMs,
     ids: RequestIds,
+    /// Set when a stop begins; the health endpoint then answers 503.
+    draining: AtomicBool,
 }
 
 /// A bound server, ready to run.
@@ -109,6 +111,7 @@ impl Server {
                 runner,
                 default_timeout,
                 ids: RequestIds::default(),
+                draining: AtomicBool::new(false),
             }),
             groups,
         })
@@ -168,6 +171,7 @@ impl Server {
                 },
             }
         };
+        self.state.draining.store(true, Ordering::Relaxed);
         let limit = self.drain_limit();
         drop(self.listener);
         log::line(format_args!(
@@ -254,6 +258,21 @@ async fn call(
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
+    match dispatch::hhrf_target(path) {
+        Some(Some(dispatch::HhrfEndpoint::Health)) => {
+            return match parts.method {
+                http::Method::GET | http::Method::HEAD => Outcome::Health {
+                    functions: state.registry.function_count(),
+                    draining: state.draining.load(Ordering::Relaxed),
+                },
+                _ => Outcome::MethodNotAllowed {
+                    allow: dispatch::HHRF_ALLOW.to_owned(),
+                },
+            }
+        }
+        Some(None) => return Outcome::NotFound,
+        None => {}
+    }
     let (function, function_path) = match dispatch::rpc_target(path) {
         Some(Ok(target)) => match state.registry.function(target.name) {
             Some(function) => (function.clone(), target.path),

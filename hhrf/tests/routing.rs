@@ -185,3 +185,44 @@ fn a_missing_functions_folder_still_serves_404() {
     hhrf.get("/rpc/fx@1").assert_error(404, "not-found");
     assert!(hhrf.log().contains("functions: 0 (none)"));
 }
+
+#[test]
+fn the_health_endpoint_counts_functions_and_owns_fezz_paths() {
+    let root = Root::new();
+    add_todos(&root);
+    root.add_fixture(5_000);
+    let hhrf = Hhrf::start(&root, &[]);
+
+    let health = hhrf.get("/_fezz/health");
+    assert_eq!(health.status, 200);
+    assert_eq!(
+        health.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        health.json(),
+        serde_json::json!({"status": "ok", "functions": 2})
+    );
+    let line = hhrf.request_line(&health.request_id());
+    assert!(
+        line.contains("function=- status=200 outcome=health"),
+        "{line}"
+    );
+
+    let head = hhrf.send("HEAD", "/_fezz/health");
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert!(head.header("x-request-id").is_some());
+
+    let post = hhrf.send("POST", "/_fezz/health");
+    post.assert_error(405, "method-not-allowed");
+    assert_eq!(post.header("allow").as_deref(), Some("GET, HEAD"));
+
+    for target in ["/_fezz/nope", "/_fezz", "/_fezz/health/"] {
+        let response = hhrf.get(target);
+        response.assert_error(404, "not-found");
+        let line = hhrf.request_line(&response.request_id());
+        assert!(line.contains("status=404 outcome=not-found"), "{line}");
+    }
+    hhrf.assert_no_children();
+}
