@@ -8,16 +8,6 @@ use std::time::{Duration, Instant};
 
 use support::{assert_group_gone, Hhrf, Root};
 
-fn assert_still_serving(hhrf: &Hhrf) {
-    let response = hhrf.get("/rpc/fx@1/still-there");
-    assert_eq!(
-        response.status,
-        200,
-        "the server stopped serving; log:\n{}",
-        hhrf.log()
-    );
-}
-
 #[test]
 fn a_panic_is_the_functions_500_and_the_server_goes_on() {
     let root = Root::new();
@@ -32,7 +22,7 @@ fn a_panic_is_the_functions_500_and_the_server_goes_on() {
     assert!(line.contains("status=500 outcome=function-error"), "{line}");
     assert!(line.contains(r#"detail="panic: fixture panic""#), "{line}");
     assert!(line.contains("stderr="), "{line}");
-    assert_still_serving(&hhrf);
+    hhrf.assert_still_serving();
     hhrf.assert_no_children();
 }
 
@@ -50,7 +40,7 @@ fn a_failure_result_is_500_function_failed() {
     );
     let line = hhrf.request_line(&response.request_id());
     assert!(line.contains("outcome=function-failed"), "{line}");
-    assert_still_serving(&hhrf);
+    hhrf.assert_still_serving();
 }
 
 #[test]
@@ -71,7 +61,7 @@ fn crashes_are_502_naming_the_signal() {
             line.contains(&format!("outcome=runner-crashed({signal})")),
             "{line}"
         );
-        assert_still_serving(&hhrf);
+        hhrf.assert_still_serving();
     }
     hhrf.assert_no_children();
 }
@@ -99,7 +89,7 @@ fn a_hang_is_504_at_the_deadline_and_its_whole_group_is_killed() {
     assert_group_gone(pids[0]);
     let line = hhrf.request_line(&response.request_id());
     assert!(line.contains("status=504 outcome=timeout"), "{line}");
-    assert_still_serving(&hhrf);
+    hhrf.assert_still_serving();
     hhrf.assert_no_children();
 }
 
@@ -210,7 +200,7 @@ fn many_failing_calls_leak_no_descriptor_and_no_process() {
     let root = Root::new();
     root.add_fixture(600);
     let hhrf = Hhrf::start(&root, &[]);
-    assert_still_serving(&hhrf);
+    hhrf.assert_still_serving();
     let baseline = hhrf.open_fds();
     for round in 0..4 {
         for path in [

@@ -48,16 +48,6 @@ fn add(root: &Root, id: &str, library: &Path, limits: &str, timeout_ms: u64) {
     );
 }
 
-fn assert_still_serving(hhrf: &Hhrf) {
-    let response = hhrf.get("/rpc/fx@1/still-there");
-    assert_eq!(
-        response.status,
-        200,
-        "the server stopped serving; log:\n{}",
-        hhrf.log()
-    );
-}
-
 #[test]
 fn allocating_past_memory_bytes_fails_the_call_and_the_server_goes_on() {
     let root = Root::new();
@@ -78,7 +68,7 @@ fn allocating_past_memory_bytes_fails_the_call_and_the_server_goes_on() {
     assert!(line.contains("outcome=function-failed"), "{line}");
     // The same library without a limit gets its gigabyte (of address space).
     assert_eq!(hhrf.get("/rpc/roomy@1/").status, 200, "{}", hhrf.log());
-    assert_still_serving(&hhrf);
+    hhrf.assert_still_serving();
     hhrf.assert_no_children();
 }
 
@@ -102,7 +92,7 @@ fn a_busy_loop_past_cpu_seconds_is_killed_long_before_the_timeout() {
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     let line = hhrf.request_line(&response.request_id());
     assert!(line.contains("outcome=runner-crashed(SIG"), "{line}");
-    assert_still_serving(&hhrf);
+    hhrf.assert_still_serving();
     hhrf.assert_no_children();
 }
 

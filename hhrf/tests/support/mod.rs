@@ -271,6 +271,18 @@ impl Hhrf {
         self.send("GET", target)
     }
 
+    /// Asserts the server still answers, through the fixture that `Root::add_fixture` deploys
+    /// as `fx@1`.
+    pub fn assert_still_serving(&self) {
+        let response = self.get("/rpc/fx@1/still-there");
+        assert_eq!(
+            response.status,
+            200,
+            "the server stopped serving; log:\n{}",
+            self.log()
+        );
+    }
+
     /// Processes whose parent is hhrf (zombies included).
     pub fn children(&self) -> Vec<i32> {
         processes()
