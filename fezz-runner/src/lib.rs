@@ -27,6 +27,7 @@
 //! `fezz_abi::runner_protocol`), and the command line (`src/main.rs`).
 #![deny(missing_docs)]
 
+pub mod containment;
 pub mod failure;
 pub mod library;
 pub mod limits;

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use fezz_abi::boundary::panic_message;
+use fezz_runner::containment::contain;
 use fezz_runner::limits::apply_from_env;
 use fezz_runner::stdio::{die_with_parent, protect_stdio};
 use fezz_runner::{serve_requests, Failure, Function, RunnerExit};
@@ -42,6 +43,9 @@ fn run() -> anyhow::Result<RunnerExit> {
         Ok(path) => path,
         Err(failure) => return Ok(report(&failure, &mut io::stdout().lock())),
     };
+    // Before anything of the call exists: from here on this process is the worker in a PID
+    // namespace of its own (or, where the kernel refuses one, the only process).
+    contain().context("containing the call in a PID namespace failed")?;
     let streams = protect_stdio().context("moving the protocol off stdin and stdout failed")?;
     let mut input = BufReader::new(streams.input);
     let mut output = streams.output;

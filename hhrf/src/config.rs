@@ -19,9 +19,30 @@ pub const DEFAULT_ROOT: &str = ".";
 /// The call timeout, in milliseconds, for functions whose manifest sets none.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
+/// Calls running at once, server-wide, when neither `--max-calls` nor `HHRF_MAX_CALLS` is given.
+pub const DEFAULT_MAX_CALLS: u64 = 128;
+
+/// Calls waiting for admission, server-wide, by default (`--max-queue`, `HHRF_MAX_QUEUE`).
+pub const DEFAULT_MAX_QUEUE: u64 = 1024;
+
+/// Bytes all calls may buffer together, by default (`--memory-budget`, `HHRF_MEMORY_BUDGET`):
+/// 1 GiB, safe on a machine with a few GiB.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
+
+/// The smallest memory budget: one call with the largest request and output.
+pub const MIN_MEMORY_BUDGET: u64 = 64 << 20;
+
+/// The listen backlog by default (`--backlog`, `HHRF_BACKLOG`), capped by the kernel's
+/// `net.core.somaxconn`.
+pub const DEFAULT_BACKLOG: u64 = 1024;
+
+/// The largest value of `--max-calls`, `--max-queue` and `--backlog`.
+pub const MAX_COUNT_SETTING: u64 = 1 << 20;
+
 /// The `--help` text.
 pub const USAGE: &str = "\
-usage: hhrf [--listen ADDR] [--root DIR] [--timeout-ms N]
+usage: hhrf [--listen ADDR] [--root DIR] [--timeout-ms N] [--max-calls N] [--max-queue N]
+            [--memory-budget BYTES] [--backlog N]
 
 Serves the functions in DIR/functions/<id>@<version>/ over HTTP, one runner process per call.
 
@@ -30,6 +51,14 @@ options (each overrides its environment variable):
   --root DIR        folder that holds functions/                      [HHRF_ROOT, default .]
   --timeout-ms N    call timeout for functions whose fezz.json sets none, 1..=3600000
                                                                       [HHRF_TIMEOUT_MS, default 10000]
+  --max-calls N     calls running at once, server-wide; each function gets half
+                                                                      [HHRF_MAX_CALLS, default 128]
+  --max-queue N     calls waiting for admission, server-wide; each function gets half
+                                                                      [HHRF_MAX_QUEUE, default 1024]
+  --memory-budget BYTES
+                    bytes all calls may buffer at once (requests and answers), at least 67108864
+                                                                      [HHRF_MEMORY_BUDGET, default 1073741824]
+  --backlog N       listen backlog, capped by net.core.somaxconn      [HHRF_BACKLOG, default 1024]
   -h, --help        print this help
   -V, --version     print the version
 
@@ -47,6 +76,14 @@ pub struct Config {
     pub root: PathBuf,
     /// The timeout of functions whose manifest sets none.
     pub default_timeout: TimeoutMs,
+    /// Calls running at once, server-wide.
+    pub max_calls: usize,
+    /// Calls waiting for admission, server-wide.
+    pub max_queue: usize,
+    /// Bytes all calls may buffer together.
+    pub memory_budget: usize,
+    /// The listen backlog asked for (the kernel caps it at `somaxconn`).
+    pub backlog: u32,
 }
 
 /// What the command line asks for.
@@ -89,6 +126,10 @@ pub fn parse(
     let mut listen: Option<(String, OsString)> = None;
     let mut root: Option<(String, OsString)> = None;
     let mut timeout: Option<(String, OsString)> = None;
+    let mut max_calls: Option<(String, OsString)> = None;
+    let mut max_queue: Option<(String, OsString)> = None;
+    let mut memory_budget: Option<(String, OsString)> = None;
+    let mut backlog: Option<(String, OsString)> = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy().into_owned();
@@ -104,6 +145,10 @@ pub fn parse(
             "--listen" => (&mut listen, "--listen"),
             "--root" => (&mut root, "--root"),
             "--timeout-ms" => (&mut timeout, "--timeout-ms"),
+            "--max-calls" => (&mut max_calls, "--max-calls"),
+            "--max-queue" => (&mut max_queue, "--max-queue"),
+            "--memory-budget" => (&mut memory_budget, "--memory-budget"),
+            "--backlog" => (&mut backlog, "--backlog"),
             _ => return Err(ConfigError::UnknownArgument(text)),
         };
         let value = match inline {
@@ -116,6 +161,26 @@ pub fn parse(
     let listen = listen.or_else(|| from_env("HHRF_LISTEN"));
     let root = root.or_else(|| from_env("HHRF_ROOT"));
     let timeout = timeout.or_else(|| from_env("HHRF_TIMEOUT_MS"));
+    let max_calls = number(
+        max_calls.or_else(|| from_env("HHRF_MAX_CALLS")),
+        DEFAULT_MAX_CALLS,
+        1..=MAX_COUNT_SETTING,
+    )?;
+    let max_queue = number(
+        max_queue.or_else(|| from_env("HHRF_MAX_QUEUE")),
+        DEFAULT_MAX_QUEUE,
+        0..=MAX_COUNT_SETTING,
+    )?;
+    let memory_budget = number(
+        memory_budget.or_else(|| from_env("HHRF_MEMORY_BUDGET")),
+        DEFAULT_MEMORY_BUDGET,
+        MIN_MEMORY_BUDGET..=(1 << 46),
+    )?;
+    let backlog = number(
+        backlog.or_else(|| from_env("HHRF_BACKLOG")),
+        DEFAULT_BACKLOG,
+        1..=MAX_COUNT_SETTING,
+    )?;
 
     let listen = match listen {
         None => DEFAULT_LISTEN
@@ -157,7 +222,37 @@ pub fn parse(
         listen,
         root,
         default_timeout,
+        max_calls: max_calls as usize,
+        max_queue: max_queue as usize,
+        memory_budget: memory_budget as usize,
+        backlog: backlog as u32,
     }))
+}
+
+/// A whole number within `range` from its option or variable, else `default`.
+fn number(
+    given: Option<(String, OsString)>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some((source, value)) = given else {
+        return Ok(default);
+    };
+    let text = value.to_string_lossy();
+    text.parse::<u64>()
+        .ok()
+        .filter(|number| range.contains(number))
+        .ok_or_else(|| {
+            invalid(
+                &source,
+                &text,
+                &format!(
+                    "must be a whole number, {}..={}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
 }
 
 fn invalid(source: &str, value: &str, rule: &str) -> ConfigError {
@@ -195,6 +290,35 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(config.root, PathBuf::from("."));
         assert_eq!(config.default_timeout.as_millis(), 10_000);
+        assert_eq!(config.max_calls, 128);
+        assert_eq!(config.max_queue, 1024);
+        assert_eq!(config.memory_budget, 1 << 30);
+        assert_eq!(config.backlog, 1024);
+    }
+
+    #[test]
+    fn admission_settings_are_bounded_numbers() {
+        let config = serve(
+            &["--max-calls", "4", "--max-queue=0", "--backlog", "16"],
+            &[("HHRF_MEMORY_BUDGET", "67108864"), ("HHRF_MAX_CALLS", "9")],
+        );
+        assert_eq!(
+            (
+                config.max_calls,
+                config.max_queue,
+                config.memory_budget,
+                config.backlog
+            ),
+            (4, 0, 64 << 20, 16)
+        );
+        let error = run(&["--max-calls", "0"], &[]).unwrap_err();
+        assert!(error.to_string().contains("1..=1048576"), "{error}");
+        let error = run(&[], &[("HHRF_MEMORY_BUDGET", "1000")]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("HHRF_MEMORY_BUDGET="),
+            "{error}"
+        );
+        assert!(run(&["--backlog", "x"], &[]).is_err());
     }
 
     #[test]

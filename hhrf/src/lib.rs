@@ -15,7 +15,8 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use hhrf::{manifest::TimeoutMs, registry::Registry, runner, server::Server};
+//! use std::sync::Arc;
+//! use hhrf::{manifest::TimeoutMs, registry::Registry, runner, server::{Server, ServerSettings}};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let (registry, diagnostics) = Registry::load(Path::new("."))?;
@@ -24,14 +25,9 @@
 //! }
 //! let path = std::env::var_os("PATH");
 //! let program = runner::resolve_runner(None, None, path.as_deref(), Path::new("."))?;
-//! let server = Server::bind(
-//!     "127.0.0.1:3000".parse()?,
-//!     registry,
-//!     program,
-//!     path,
-//!     TimeoutMs::new(10_000)?,
-//! )
-//! .await?;
+//! let settings = ServerSettings::new("127.0.0.1:3000".parse()?, TimeoutMs::new(10_000)?);
+//! let groups = Arc::new(runner::ProcessGroups::default());
+//! let server = Server::bind(settings, registry, program, path, groups).await?;
 //! let (_stop, stop_rx) = tokio::sync::mpsc::unbounded_channel();
 //! server.run(stop_rx).await;
 //! # Ok(())
@@ -46,7 +42,11 @@
 //! and shutdown; [`log`] the log lines.
 #![deny(missing_docs)]
 
+pub mod admission;
+pub mod boundary;
+pub mod client_io;
 pub mod config;
+pub mod containment;
 pub mod dispatch;
 pub mod log;
 pub mod manifest;

@@ -8,11 +8,15 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use fezz_abi::limits::{MAX_BODY_BYTES, MAX_STDERR_BYTES};
 use hhrf::config::{self, Command, USAGE};
+use hhrf::containment::{self, Capabilities};
 use hhrf::log::{self, List};
 use hhrf::outcome::MAX_STDOUT_BYTES;
 use hhrf::registry::Registry;
+use hhrf::registry::FUNCTIONS_DIR;
+use hhrf::runner::ProcessGroups;
 use hhrf::runner::{self, REAP_GRACE};
-use hhrf::server::Server;
+use hhrf::server::{Server, ServerSettings};
+use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
 
 fn main() -> ExitCode {
@@ -43,6 +47,25 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     };
 
+    // Before any thread exists: the descriptor limit and the subreaper hold for everything
+    // hhrf starts.
+    raise_descriptor_limit();
+    let groups = Arc::new(ProcessGroups::default());
+    let reaper = groups.enable_reaper();
+    let capabilities = Capabilities::probe(reaper);
+    log::line(format_args!("kernel: {capabilities}"));
+    for warning in capabilities.warnings() {
+        log::line(format_args!("warning: {warning}"));
+    }
+    let swept = containment::sweep_leftovers(&config.root.join(FUNCTIONS_DIR));
+    if !swept.is_empty() {
+        log::line(format_args!(
+            "swept {} process(es) a previous hhrf left behind: {:?}",
+            swept.len(),
+            swept
+        ));
+    }
+
     let (registry, diagnostics) = Registry::load(&config.root)?;
     for diagnostic in &diagnostics {
         log::line(diagnostic);
@@ -56,14 +79,20 @@ fn run() -> anyhow::Result<ExitCode> {
         path.as_deref(),
         &cwd,
     )?;
+    let settings = ServerSettings::from_config(&config);
     let names: Vec<String> = registry.functions().iter().map(|f| f.name()).collect();
     log::line(format_args!(
-        "functions: {} ({}); routes: {}; runner: {}; default timeout: {} ms; limits: body {MAX_BODY_BYTES} B, runner stdout {MAX_STDOUT_BYTES} B, stderr kept {MAX_STDERR_BYTES} B",
+        "functions: {} ({}); routes: {}; runner: {}; default timeout: {} ms; limits: body {MAX_BODY_BYTES} B, runner stdout {MAX_STDOUT_BYTES} B, stderr kept {MAX_STDERR_BYTES} B; admission: {} calls ({} per function), {} queued ({} per function), memory budget {} B",
         names.len(),
         List(&names),
         registry.route_count(),
         program.display(),
         config.default_timeout.as_millis(),
+        settings.admission.max_calls,
+        settings.admission.function_calls,
+        settings.admission.max_queue,
+        settings.admission.function_queue,
+        settings.admission.memory_budget,
     ));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -73,15 +102,9 @@ fn run() -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let result = runtime.block_on(async {
-        let server = Server::bind(
-            config.listen,
-            registry,
-            program,
-            path,
-            config.default_timeout,
-        )
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
+        let server = Server::bind(settings, registry, program, path, groups)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
         let address = server.local_addr().context("reading the bound address")?;
         let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut terminate = signal(SignalKind::terminate()).context("installing SIGTERM")?;
@@ -105,4 +128,24 @@ fn run() -> anyhow::Result<ExitCode> {
     });
     runtime.shutdown_timeout(REAP_GRACE);
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Raises the soft limit on open descriptors to the hard limit: every call holds three pipes
+/// and a connection, and the default soft limit (often 1024) would refuse calls long before
+/// memory or the admission limits do.
+fn raise_descriptor_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                log::line(format_args!(
+                    "warning: raising the open-files limit from {soft} to {hard} failed: {error}"
+                ));
+            }
+        }
+        Ok(_) => {}
+        Err(error) => log::line(format_args!(
+            "warning: reading the open-files limit failed: {error}"
+        )),
+    }
 }

@@ -15,9 +15,10 @@ use fezz_abi::frame::{split_frame, FrameKind};
 use fezz_abi::limits::{FRAME_HEADER_BYTES, MAX_MESSAGE_BYTES, MAX_STDERR_BYTES};
 use fezz_abi::runner_protocol::RunnerExit;
 use fezz_abi::{decode_error, decode_response, WireError};
-use http::header::{HeaderMap, HeaderValue, ALLOW, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http::StatusCode;
 
+use crate::admission::AdmissionStats;
 use crate::dispatch::{response_headers, REQUEST_ID_HEADER};
 
 /// The response body type hhrf sends: complete, in memory.
@@ -115,6 +116,8 @@ pub enum Outcome {
         functions: usize,
         /// Whether the server is draining.
         draining: bool,
+        /// The admission state: calls in flight and queued, memory reserved.
+        admission: AdmissionStats,
     },
     /// No function or route serves the path: 404.
     NotFound,
@@ -143,6 +146,20 @@ pub enum Outcome {
     /// The request cannot be expressed on the wire or its body could not be read: 400.
     BadRequest {
         /// Why.
+        reason: String,
+    },
+    /// hhrf cannot take the call now: a queue it would wait in is full, or its deadline
+    /// passed while it waited. 503 with `Retry-After`; no runner was started.
+    Overloaded {
+        /// What was full or too slow, for the message and the log.
+        reason: String,
+        /// The `Retry-After` value, in seconds.
+        retry_after_s: u32,
+    },
+    /// hhrf itself failed while handling the request (a bug: a panic caught at the handler's
+    /// boundary): 500.
+    Internal {
+        /// What failed, for the log.
         reason: String,
     },
 }
@@ -282,6 +299,8 @@ impl Outcome {
             Outcome::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             Outcome::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Outcome::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Outcome::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Outcome::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -303,6 +322,8 @@ impl Outcome {
             Outcome::UriTooLong { .. } => "uri-too-long",
             Outcome::HeadersTooLarge { .. } => "headers-too-large",
             Outcome::BadRequest { .. } => "bad-request",
+            Outcome::Overloaded { .. } => "overloaded",
+            Outcome::Internal { .. } => "internal-error",
         })
     }
 
@@ -371,6 +392,12 @@ impl Outcome {
                 format!("the path or the query is longer than {limit} bytes")
             }
             Outcome::HeadersTooLarge { reason } | Outcome::BadRequest { reason } => reason.clone(),
+            Outcome::Overloaded { reason, .. } => {
+                format!("the server is overloaded ({reason}); retry later")
+            }
+            Outcome::Internal { .. } => {
+                "hhrf failed while handling this request; the failure is in its log".to_owned()
+            }
         }
     }
 
@@ -397,7 +424,7 @@ impl Outcome {
                 (None, None) => None,
             },
             Outcome::BadOutput { reason, .. } => Some(reason.clone()),
-            Outcome::SpawnFailed { reason } => Some(reason.clone()),
+            Outcome::SpawnFailed { reason } | Outcome::Internal { reason } => Some(reason.clone()),
             _ => None,
         }
     }
@@ -433,10 +460,12 @@ impl Outcome {
             Outcome::Health {
                 functions,
                 draining,
+                admission,
             } => {
                 let body = serde_json::json!({
                     "status": if draining { "draining" } else { "ok" },
                     "functions": functions,
+                    "admission": admission,
                 })
                 .to_string()
                 .into_bytes();
@@ -447,7 +476,7 @@ impl Outcome {
             other => {
                 let body = serde_json::json!({
                     "error": {
-                        "code": other.code().unwrap_or("internal"),
+                        "code": other.code().unwrap_or("internal-error"),
                         "message": other.message(),
                         "request_id": request_id,
                     }
@@ -460,6 +489,9 @@ impl Outcome {
                     if let Ok(value) = HeaderValue::from_str(allow) {
                         headers.insert(ALLOW, value);
                     }
+                }
+                if let Outcome::Overloaded { retry_after_s, .. } = &other {
+                    headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_s));
                 }
                 (headers, body)
             }
@@ -721,6 +753,7 @@ mod tests {
         let outcome = Outcome::Health {
             functions: 3,
             draining: false,
+            admission: AdmissionStats::default(),
         };
         assert_eq!(outcome.log_name(), "health");
         assert!(!outcome.is_failure());
@@ -728,20 +761,23 @@ mod tests {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-type"], "application/json");
         assert_eq!(response.headers()["x-request-id"], "id-1");
-        assert_eq!(
-            body_json(response),
-            serde_json::json!({"status": "ok", "functions": 3})
-        );
+        let json = body_json(response);
+        assert_eq!(json["status"], "ok");
+        assert_eq!(json["functions"], 3);
+        assert_eq!(json["admission"]["in_flight"], 0);
+        assert_eq!(json["admission"]["memory_reserved_bytes"], 0);
         let outcome = Outcome::Health {
             functions: 0,
             draining: true,
+            admission: AdmissionStats::default(),
         };
         assert_eq!(outcome.log_name(), "health-draining");
         let response = outcome.into_response("id-2");
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let json = body_json(response);
         assert_eq!(
-            body_json(response),
-            serde_json::json!({"status": "draining", "functions": 0})
+            (&json["status"], &json["functions"]),
+            (&serde_json::json!("draining"), &serde_json::json!(0))
         );
     }
 

@@ -21,16 +21,18 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
 use fezz_abi::frame::{frame_header, FrameKind};
-use fezz_abi::limits::{MAX_MESSAGE_BYTES, MAX_STDERR_BYTES};
+use fezz_abi::limits::{FRAME_HEADER_BYTES, MAX_MESSAGE_BYTES, MAX_STDERR_BYTES};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
+use crate::containment;
 use crate::outcome::{ExitState, MAX_STDOUT_BYTES};
 use crate::registry::Function;
 
@@ -40,6 +42,10 @@ pub const DEFAULT_RUNNER: &str = "fezz-runner";
 /// How many calls can run at once with their exit observed promptly: each live runner has
 /// one blocking thread waiting for it. Past this, waits queue (the deadline still holds).
 pub const MAX_CONCURRENT_CALLS: usize = 4096;
+
+/// How long hhrf waits, after a runner exited, for its pipes to close before it sweeps the
+/// orphans that may hold them.
+pub const ORPHAN_GRACE: Duration = Duration::from_millis(20);
 
 /// How long hhrf waits, after killing a group at the deadline, for its leader to be reaped
 /// before answering anyway (the waiter still reaps it later).
@@ -122,12 +128,24 @@ fn search_path(name: &OsStr, path: Option<&OsStr>) -> Option<PathBuf> {
         .find(|candidate| is_executable(candidate))
 }
 
-/// The process groups of the runners alive now. A group is in the set from spawn until its
-/// leader is reaped; every SIGKILL hhrf sends goes through [`ProcessGroups::kill`], which
-/// signals only groups still in the set.
+/// The process groups of the runners alive now, and the reaper of what their calls left.
+///
+/// A group is in the set from spawn until its leader is reaped; every SIGKILL hhrf sends goes
+/// through [`ProcessGroups::kill`], which signals only groups still in the set.
+///
+/// With [`ProcessGroups::enable_reaper`] (the `hhrf` binary calls it at start-up), hhrf is the
+/// child subreaper of everything its runners start: a process that leaves its call's group
+/// (`setsid`, a double fork) and outlives its runner is re-parented to hhrf instead of init,
+/// and [`ProcessGroups::sweep_orphans`] kills and reaps every child of hhrf that is not a
+/// live runner. That is the host's own backstop for runners that do not contain their calls
+/// (`spec/HTTP.md`, "Containment").
 #[derive(Debug, Default)]
 pub struct ProcessGroups {
     live: Mutex<HashSet<i32>>,
+    /// Held shared while a runner is spawned and registered, exclusively while orphans are
+    /// swept, so a sweep never mistakes a runner that is being registered for an orphan.
+    spawning: RwLock<()>,
+    reaper: AtomicBool,
 }
 
 impl ProcessGroups {
@@ -162,12 +180,57 @@ impl ProcessGroups {
         }
     }
 
-    fn register(self: &Arc<Self>, leader: i32) -> GroupGuard {
-        self.lock().insert(leader);
-        GroupGuard {
-            groups: self.clone(),
-            leader,
+    /// Makes this process the child subreaper of its descendants (Linux) and turns
+    /// [`ProcessGroups::sweep_orphans`] on. Returns whether the kernel agreed.
+    pub fn enable_reaper(&self) -> bool {
+        let enabled = containment::become_subreaper();
+        self.reaper.store(enabled, Ordering::Relaxed);
+        enabled
+    }
+
+    /// Whether orphans are re-parented to hhrf and swept.
+    pub fn reaper_enabled(&self) -> bool {
+        self.reaper.load(Ordering::Relaxed)
+    }
+
+    /// Kills and reaps every child of this process that is not a live runner: processes a
+    /// call started that outlived their runner and were re-parented to hhrf. Does nothing
+    /// unless [`ProcessGroups::enable_reaper`] succeeded. Returns how many it ended.
+    pub fn sweep_orphans(&self) -> usize {
+        if !self.reaper_enabled() {
+            return 0;
         }
+        let _exclusive = self
+            .spawning
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let children = containment::children_of(std::process::id() as i32);
+        let live = self.lock().clone();
+        let mut swept = 0;
+        for pid in children.into_iter().filter(|pid| !live.contains(pid)) {
+            let pid = Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            // Never blocks: one that is still dying is a zombie child of hhrf at the next
+            // sweep and reaped then. Its own children are re-parented to hhrf in turn.
+            let _ = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+            swept += 1;
+        }
+        swept
+    }
+
+    /// Spawns `command` and registers its group before any sweep can see it.
+    fn spawn(self: &Arc<Self>, command: &mut Command) -> io::Result<(Child, GroupGuard)> {
+        let _shared = self.spawning.read().unwrap_or_else(PoisonError::into_inner);
+        let child = command.spawn()?;
+        let leader = child.id() as i32;
+        self.lock().insert(leader);
+        Ok((
+            child,
+            GroupGuard {
+                groups: self.clone(),
+                leader,
+            },
+        ))
     }
 
     /// Blocks until the leader has exited, kills its group, reaps it. Runs on a blocking
@@ -275,14 +338,19 @@ impl Runner {
     }
 
     /// Runs one call: spawns `runner <library>` in the function folder with a cleared
-    /// environment (`PATH`, the manifest's `env` and its `limits` as `FEZZ_LIMIT_…`), writes one request frame carrying
-    /// `payload` (an encoded `fezz-request`) and closes stdin, and
-    /// collects the output until the runner and every process holding its pipes are gone,
-    /// or until `deadline` (then the group is killed and the exit is
+    /// environment (`PATH`, the manifest's `env` and its `limits` as `FEZZ_LIMIT_…`), writes
+    /// one request frame carrying `payload` (an encoded `fezz-request`) and closes stdin, and
+    /// collects the output until the runner has exited and every process holding its pipes is
+    /// gone, or until `deadline` (then the group is killed and the exit is
     /// [`ExitState::TimedOut`]). Fails only if the process could not be started, or if
     /// `payload` is larger than a frame can carry (`InvalidInput`, before spawning).
     ///
-    /// Dropping the returned future kills the group; the reaping thread still reaps it.
+    /// The call has three parts, each with one job: [`Runner::spawn`] (the process and its
+    /// registration), [`Exchange::run`] (the pipes) and [`Waiter`] (the exit). Every way the
+    /// call can end (runner exits first, pipes close first, deadline first, the future dropped
+    /// because the client left or the server stops) goes through the same two steps: kill the
+    /// group, then take the exit the waiter observed, which is kept once seen and never
+    /// polled again.
     pub async fn call(
         &self,
         function: &Function,
@@ -298,7 +366,53 @@ impl Runner {
                 ),
             ));
         }
-        let header = frame_header(FrameKind::Request, payload.len());
+        let (mut process, exchange) = self.spawn(function, payload)?;
+        let mut output = CallOutput::default();
+        let finished = tokio::time::timeout_at(deadline, async {
+            let exchange = exchange.run(&mut output, &process.guard);
+            tokio::pin!(exchange);
+            let exit = tokio::select! {
+                () = &mut exchange => return process.waiter.exit().await,
+                exit = process.waiter.exit() => exit,
+            };
+            // The runner is gone but something still holds its pipes: a process that left
+            // its group. With the reaper on, hhrf has adopted it; end it, then read to EOF.
+            if tokio::time::timeout(ORPHAN_GRACE, &mut exchange)
+                .await
+                .is_err()
+            {
+                self.groups.sweep_orphans();
+                exchange.await;
+            }
+            exit
+        })
+        .await;
+        let exit = match finished {
+            Ok(exit) => exit,
+            Err(_elapsed) => {
+                process.guard.kill();
+                // Give the killed runner a moment to be reaped; the waiter reaps it later
+                // in any case. A waiter that already finished answers at once.
+                let _ = tokio::time::timeout(REAP_GRACE, process.waiter.exit()).await;
+                self.groups.sweep_orphans();
+                ExitState::TimedOut
+            }
+        };
+        drop(process);
+        Ok(RunOutput {
+            stdout: output.stdout,
+            exit,
+            stderr: output.stderr.into_bytes(),
+        })
+    }
+
+    /// Starts the runner for one call, registered in the live groups before anything else can
+    /// happen to it, with a waiter for its exit and its three pipes.
+    fn spawn<'p>(
+        &self,
+        function: &Function,
+        payload: &'p [u8],
+    ) -> io::Result<(RunnerProcess, Exchange<'p>)> {
         let mut command = Command::new(&self.program);
         command
             .arg(&function.library)
@@ -317,63 +431,109 @@ impl Runner {
         // Spawned from this async worker thread, never from a blocking-pool thread: a runner
         // may set PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits, and
         // blocking-pool threads exit when idle.
-        let mut child = command.spawn()?;
-        let guard = self.groups.register(child.id() as i32);
+        let (mut child, guard) = self.groups.spawn(&mut command)?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let groups = self.groups.clone();
-        let mut waiter = tokio::task::spawn_blocking(move || groups.wait_kill_reap(child));
-
-        let stdin = stdin.map(tokio::process::ChildStdin::from_std).transpose();
-        let stdout = stdout
-            .map(tokio::process::ChildStdout::from_std)
-            .transpose();
-        let stderr = stderr
-            .map(tokio::process::ChildStderr::from_std)
-            .transpose();
-        let (stdin, stdout, stderr) = match (stdin, stdout, stderr) {
-            (Ok(stdin), Ok(stdout), Ok(stderr)) => (stdin, stdout, stderr),
-            (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
-                // The guard kills the group; the waiter reaps it.
-                return Err(error);
-            }
+        let waiter = Waiter::new(tokio::task::spawn_blocking(move || {
+            groups.wait_kill_reap(child)
+        }));
+        let process = RunnerProcess { guard, waiter };
+        // On an error here the guard kills the group and the waiter reaps it.
+        let exchange = Exchange {
+            header: frame_header(FrameKind::Request, payload.len()),
+            payload,
+            stdin: stdin
+                .map(tokio::process::ChildStdin::from_std)
+                .transpose()?,
+            stdout: stdout
+                .map(tokio::process::ChildStdout::from_std)
+                .transpose()?,
+            stderr: stderr
+                .map(tokio::process::ChildStderr::from_std)
+                .transpose()?,
         };
+        Ok((process, exchange))
+    }
+}
 
-        let mut out = Vec::new();
-        let mut err = Tail::default();
-        let io = async {
-            let write = async {
-                if let Some(mut stdin) = stdin {
-                    // A runner that exits without reading makes this fail (EPIPE); its exit
-                    // status tells the story.
-                    if stdin.write_all(&header).await.is_ok() {
-                        let _ = stdin.write_all(payload).await;
-                    }
+/// A started runner: its group (killed when this is dropped) and the waiter of its exit.
+struct RunnerProcess {
+    guard: GroupGuard,
+    waiter: Waiter,
+}
+
+/// The exit of a runner as observed by its blocking waiter, kept once seen: the handle is
+/// polled until it completes and never after, whichever branch of a call asks.
+struct Waiter {
+    handle: tokio::task::JoinHandle<ExitState>,
+    exit: Option<ExitState>,
+}
+
+impl Waiter {
+    fn new(handle: tokio::task::JoinHandle<ExitState>) -> Self {
+        Waiter { handle, exit: None }
+    }
+
+    /// How the runner ended; waits for it the first time. Cancel-safe: if the future is
+    /// dropped before the exit is seen, the next call waits again; once seen, it is kept in
+    /// the same poll that saw it.
+    async fn exit(&mut self) -> ExitState {
+        if let Some(exit) = self.exit {
+            return exit;
+        }
+        let exit = match (&mut self.handle).await {
+            Ok(exit) => exit,
+            // The waiter thread panicked or was cancelled: cannot happen, never panic here.
+            Err(_) => ExitState::Exited(-1),
+        };
+        self.exit = Some(exit);
+        exit
+    }
+}
+
+/// What a call's pipes carried.
+#[derive(Default)]
+struct CallOutput {
+    stdout: Vec<u8>,
+    stderr: Tail,
+}
+
+/// The three pipes of one call: the request frame goes in, stdout and stderr come out.
+struct Exchange<'p> {
+    header: [u8; FRAME_HEADER_BYTES],
+    payload: &'p [u8],
+    stdin: Option<tokio::process::ChildStdin>,
+    stdout: Option<tokio::process::ChildStdout>,
+    stderr: Option<tokio::process::ChildStderr>,
+}
+
+impl Exchange<'_> {
+    /// Writes the request frame and closes stdin, while reading stdout (bounded: past the
+    /// limit the group is killed) and stderr (the tail) to their ends.
+    async fn run(self, output: &mut CallOutput, guard: &GroupGuard) {
+        let Exchange {
+            header,
+            payload,
+            stdin,
+            stdout,
+            stderr,
+        } = self;
+        let write = async {
+            if let Some(mut stdin) = stdin {
+                // A runner that exits without reading makes this fail (EPIPE); its exit
+                // status tells the story.
+                if stdin.write_all(&header).await.is_ok() {
+                    let _ = stdin.write_all(payload).await;
                 }
-            };
-            let read_out = read_bounded(stdout, &mut out, MAX_STDOUT_BYTES, || guard.kill());
-            let read_err = read_tail(stderr, &mut err);
-            let (_, _, _, exit) = tokio::join!(write, read_out, read_err, &mut waiter);
-            exit
-        };
-        let finished = tokio::time::timeout_at(deadline, io).await;
-        let exit = match finished {
-            Ok(Ok(exit)) => exit,
-            // The waiter panicked: cannot happen, but never panic here.
-            Ok(Err(_)) => ExitState::Exited(-1),
-            Err(_elapsed) => {
-                guard.kill();
-                let _ = tokio::time::timeout(REAP_GRACE, &mut waiter).await;
-                ExitState::TimedOut
             }
         };
-        drop(guard);
-        Ok(RunOutput {
-            stdout: out,
-            exit,
-            stderr: err.into_bytes(),
-        })
+        let read_out = read_bounded(stdout, &mut output.stdout, MAX_STDOUT_BYTES, || {
+            guard.kill()
+        });
+        let read_err = read_tail(stderr, &mut output.stderr);
+        tokio::join!(write, read_out, read_err);
     }
 }
 

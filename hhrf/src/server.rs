@@ -27,20 +27,30 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::admission::{
+    Admission, AdmissionConfig, MemoryReservation, CALL_OVERHEAD_BYTES, RETRY_AFTER_S,
+};
+use crate::boundary::{catch_panic, panic_message};
+use crate::client_io::{StalledWriteTimeout, WRITE_TIMEOUT};
+use crate::config;
 use crate::dispatch;
 use crate::log::{self, RequestLog};
 use crate::manifest::TimeoutMs;
-use crate::outcome::{classify, Body, Outcome};
+use crate::outcome::{classify, Body, Outcome, MAX_STDOUT_BYTES};
 use crate::registry::{Registry, Routed};
 use crate::runner::{ProcessGroups, Runner, REAP_GRACE};
 
 /// How long a client may take to send a request head.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often hhrf sweeps the processes it adopted as child subreaper (those that outlived
+/// their call without holding its pipes), and reaps the ones that exited.
+pub const ORPHAN_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The first and the largest pause after a failed `accept`.
 pub const ACCEPT_BACKOFF: (Duration, Duration) =
@@ -80,8 +90,65 @@ struct State {
     runner: Runner,
     default_timeout: TimeoutMs,
     ids: RequestIds,
+    admission: Admission,
     /// Set when a stop begins; the health endpoint then answers 503.
     draining: AtomicBool,
+    /// Debug builds only: a request path whose handling panics on purpose, from
+    /// `HHRF_TEST_PANIC_PATH`, so tests can show the panic boundary at work.
+    panic_path: Option<String>,
+}
+
+/// How a server is set up besides its functions and runner.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSettings {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The listen backlog asked for; capped by `net.core.somaxconn`.
+    pub backlog: u32,
+    /// The timeout of functions whose manifest sets none.
+    pub default_timeout: TimeoutMs,
+    /// Concurrency, queue and memory limits.
+    pub admission: AdmissionConfig,
+}
+
+impl ServerSettings {
+    /// `listen` and `default_timeout` with the default backlog and admission limits of
+    /// [`crate::config`].
+    pub fn new(listen: SocketAddr, default_timeout: TimeoutMs) -> Self {
+        ServerSettings {
+            listen,
+            backlog: config::DEFAULT_BACKLOG as u32,
+            default_timeout,
+            admission: AdmissionConfig::new(
+                config::DEFAULT_MAX_CALLS as usize,
+                config::DEFAULT_MAX_QUEUE as usize,
+                config::DEFAULT_MEMORY_BUDGET as usize,
+            ),
+        }
+    }
+
+    /// The settings a [`Config`](crate::config::Config) asks for.
+    pub fn from_config(config: &config::Config) -> Self {
+        ServerSettings {
+            listen: config.listen,
+            backlog: config.backlog,
+            default_timeout: config.default_timeout,
+            admission: AdmissionConfig::new(
+                config.max_calls,
+                config.max_queue,
+                config.memory_budget,
+            ),
+        }
+    }
+}
+
+/// The kernel's cap on listen backlogs (`net.core.somaxconn`), when readable.
+fn somaxconn() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// A bound server, ready to run.
@@ -92,26 +159,40 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `listen` and prepares to serve `registry` with runner `program` (whose `PATH`
-    /// will be `path_env`).
+    /// Binds `settings.listen` with its backlog and prepares to serve `registry` with runner
+    /// `program` (whose `PATH` will be `path_env`) and the runner groups `groups`.
     pub async fn bind(
-        listen: SocketAddr,
+        settings: ServerSettings,
         registry: Registry,
         program: std::path::PathBuf,
         path_env: Option<std::ffi::OsString>,
-        default_timeout: TimeoutMs,
+        groups: Arc<ProcessGroups>,
     ) -> io::Result<Server> {
-        let listener = TcpListener::bind(listen).await?;
-        let groups = Arc::new(ProcessGroups::default());
+        let socket = if settings.listen.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(settings.listen)?;
+        let backlog = somaxconn().map_or(settings.backlog, |cap| settings.backlog.min(cap.max(1)));
+        let listener = socket.listen(backlog)?;
         let runner = Runner::new(program, path_env, groups.clone());
+        let panic_path = if cfg!(debug_assertions) {
+            std::env::var("HHRF_TEST_PANIC_PATH").ok()
+        } else {
+            None
+        };
         Ok(Server {
             listener,
             state: Arc::new(State {
                 registry,
                 runner,
-                default_timeout,
+                default_timeout: settings.default_timeout,
                 ids: RequestIds::default(),
+                admission: Admission::new(settings.admission),
                 draining: AtomicBool::new(false),
+                panic_path,
             }),
             groups,
         })
@@ -144,9 +225,17 @@ impl Server {
         let (shutdown_tx, shutdown_rx) = watch::channel(());
         let mut connections = JoinSet::new();
         let mut backoff: Option<Duration> = None;
+        let mut sweep = tokio::time::interval(ORPHAN_SWEEP_INTERVAL);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reason = loop {
             tokio::select! {
                 Some(reason) = stop.recv() => break reason,
+                _ = sweep.tick() => {
+                    let swept = self.groups.sweep_orphans();
+                    if swept > 0 {
+                        log::line(format_args!("swept {swept} process(es) that outlived their call"));
+                    }
+                }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, client)) => {
@@ -195,6 +284,7 @@ impl Server {
             while connections.join_next().await.is_some() {}
         }
         self.groups.kill_all();
+        self.groups.sweep_orphans();
         log::line("stopped");
     }
 }
@@ -224,6 +314,7 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_headers(MAX_HEADER_COUNT);
+    let stream = StalledWriteTimeout::new(stream, WRITE_TIMEOUT);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
@@ -239,12 +330,72 @@ async fn handle(
     state: Arc<State>,
     client: SocketAddr,
     request: http::Request<Incoming>,
-) -> Result<http::Response<Body>, Infallible> {
+) -> Result<http::Response<ResponseBody>, Infallible> {
     let id = state.ids.next_id();
     let mut log = RequestLog::start(&id, client, request.method().as_str(), request.uri().path());
-    let outcome = call(&state, client, &id, request, &mut log).await;
+    let (outcome, memory) = match catch_panic(call(&state, client, &id, request, &mut log)).await {
+        Ok(answer) => answer,
+        Err(payload) => (
+            Outcome::Internal {
+                reason: format!("hhrf panicked: {}", panic_message(payload.as_ref())),
+            },
+            None,
+        ),
+    };
     log.finish(&outcome);
-    Ok(outcome.into_response(&id))
+    Ok(outcome.into_response(&id).map(|body| ResponseBody {
+        body,
+        _memory: memory,
+    }))
+}
+
+/// A response body and the memory reservation of the call that made it: the budget is held
+/// until hyper has sent the body or dropped it (client gone, write timeout).
+pub struct ResponseBody {
+    body: Body,
+    _memory: Option<MemoryReservation>,
+}
+
+impl hyper::body::Body for ResponseBody {
+    type Data = <Body as hyper::body::Body>::Data;
+    type Error = <Body as hyper::body::Body>::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The most bytes a call may buffer: its request twice (the body and the encoded frame),
+/// the runner's output twice (the bytes read and the decoded body) and the overhead.
+fn call_reservation(declared_body: Option<u64>) -> usize {
+    let body = declared_body.map_or(MAX_BODY_BYTES, |length| {
+        usize::try_from(length).map_or(MAX_BODY_BYTES, |length| length.min(MAX_BODY_BYTES))
+    });
+    2 * body + 2 * MAX_STDOUT_BYTES + CALL_OVERHEAD_BYTES
+}
+
+/// The request's `Content-Length`, when it has exactly one valid one and no chunked body.
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    if headers.contains_key(http::header::TRANSFER_ENCODING) {
+        return None;
+    }
+    let mut values = headers.get_all(http::header::CONTENT_LENGTH).iter();
+    let first = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    first.to_str().ok()?.trim().parse().ok()
 }
 
 /// Everything between a request and its outcome.
@@ -254,16 +405,37 @@ async fn call(
     id: &str,
     request: http::Request<Incoming>,
     log: &mut RequestLog,
+) -> (Outcome, Option<MemoryReservation>) {
+    let mut ticket = None;
+    let outcome = run_call(state, client, id, request, log, &mut ticket).await;
+    (
+        outcome,
+        ticket.and_then(|ticket: crate::admission::Ticket| ticket.finish()),
+    )
+}
+
+/// [`call`] up to the outcome; an admitted call leaves its ticket in `ticket`.
+async fn run_call(
+    state: &State,
+    client: SocketAddr,
+    id: &str,
+    request: http::Request<Incoming>,
+    log: &mut RequestLog,
+    ticket: &mut Option<crate::admission::Ticket>,
 ) -> Outcome {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
+    if state.panic_path.as_deref() == Some(path) {
+        panic!("HHRF_TEST_PANIC_PATH={path}: a deliberate panic in a call's handling");
+    }
     match dispatch::hhrf_target(path) {
         Some(Some(dispatch::HhrfEndpoint::Health)) => {
             return match parts.method {
                 http::Method::GET | http::Method::HEAD => Outcome::Health {
                     functions: state.registry.function_count(),
                     draining: state.draining.load(Ordering::Relaxed),
+                    admission: state.admission.stats(),
                 },
                 _ => Outcome::MethodNotAllowed {
                     allow: dispatch::HHRF_ALLOW.to_owned(),
@@ -297,6 +469,21 @@ async fn call(
         .unwrap_or_default()
         .saturating_add(timeout.duration())
         .as_millis() as u64;
+
+    let reservation = call_reservation(declared_length(&parts.headers));
+    match state
+        .admission
+        .admit(&function.name(), reservation, deadline)
+        .await
+    {
+        Ok(admitted) => *ticket = Some(admitted),
+        Err(refusal) => {
+            return Outcome::Overloaded {
+                reason: refusal.to_string(),
+                retry_after_s: RETRY_AFTER_S,
+            }
+        }
+    }
 
     let collected =
         tokio::time::timeout_at(deadline, Limited::new(body, MAX_BODY_BYTES).collect()).await;

@@ -199,10 +199,11 @@ fn the_health_endpoint_counts_functions_and_owns_fezz_paths() {
         health.header("content-type").as_deref(),
         Some("application/json")
     );
-    assert_eq!(
-        health.json(),
-        serde_json::json!({"status": "ok", "functions": 2})
-    );
+    let json = health.json();
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["functions"], 2);
+    assert_eq!(json["admission"]["in_flight"], 0);
+    assert_eq!(json["admission"]["memory_budget_bytes"], 1u64 << 30);
     let line = hhrf.request_line(&health.request_id());
     assert!(
         line.contains("function=- status=200 outcome=health"),
