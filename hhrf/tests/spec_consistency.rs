@@ -28,6 +28,11 @@ use hhrf::manifest::{
 };
 use hhrf::outcome::{classify, ExitState, Outcome, MAX_STDOUT_BYTES};
 use hhrf::routes::MAX_ROUTE_BYTES;
+use hhrf::admission::CALL_OVERHEAD_BYTES;
+use hhrf::client_io::WRITE_TIMEOUT;
+use hhrf::config::{
+    DEFAULT_BACKLOG, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUE, DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET,
+};
 use hhrf::runner::MAX_CONCURRENT_CALLS;
 use hhrf::server::HEADER_READ_TIMEOUT;
 
@@ -102,8 +107,23 @@ fn configuration_defaults_match_the_code() {
         timeout_rule.contains(&format!("1 to {MAX_TIMEOUT_MS}")),
         "{timeout_rule}"
     );
+    assert_eq!(default("--max-calls"), DEFAULT_MAX_CALLS.to_string());
+    assert_eq!(default("--max-queue"), DEFAULT_MAX_QUEUE.to_string());
+    assert_eq!(default("--memory-budget"), DEFAULT_MEMORY_BUDGET.to_string());
+    assert_eq!(default("--backlog"), DEFAULT_BACKLOG.to_string());
     let variables: Vec<&str> = rows.iter().map(|row| row[1].as_str()).collect();
-    assert_eq!(variables, ["HHRF_LISTEN", "HHRF_ROOT", "HHRF_TIMEOUT_MS"]);
+    assert_eq!(
+        variables,
+        [
+            "HHRF_LISTEN",
+            "HHRF_ROOT",
+            "HHRF_TIMEOUT_MS",
+            "HHRF_MAX_CALLS",
+            "HHRF_MAX_QUEUE",
+            "HHRF_MEMORY_BUDGET",
+            "HHRF_BACKLOG"
+        ]
+    );
 }
 
 #[test]
@@ -117,7 +137,10 @@ fn limits_table_matches_the_constants() {
         ("MAX_STDOUT_BYTES", MAX_STDOUT_BYTES as u128),
         ("MAX_STDERR_BYTES", MAX_STDERR_BYTES as u128),
         ("HEADER_READ_TIMEOUT", HEADER_READ_TIMEOUT.as_millis()),
+        ("WRITE_TIMEOUT", WRITE_TIMEOUT.as_millis()),
         ("MAX_CONCURRENT_CALLS", MAX_CONCURRENT_CALLS as u128),
+        ("CALL_OVERHEAD_BYTES", CALL_OVERHEAD_BYTES as u128),
+        ("MIN_MEMORY_BUDGET", MIN_MEMORY_BUDGET as u128),
         ("MAX_MANIFEST_BYTES", MAX_MANIFEST_BYTES as u128),
         ("MAX_NAME_BYTES", MAX_NAME_BYTES as u128),
         ("MAX_ENTRY_BYTES", MAX_ENTRY_BYTES as u128),
@@ -215,6 +238,13 @@ fn every_outcome() -> Vec<Outcome> {
             reason: String::new(),
         },
         classify(b"", ExitState::TimedOut, b""),
+        Outcome::Overloaded {
+            reason: String::new(),
+            retry_after_s: 1,
+        },
+        Outcome::Internal {
+            reason: String::new(),
+        },
     ]
 }
 
