@@ -100,7 +100,7 @@ struct Counters {
 }
 
 /// A snapshot of the admission state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct AdmissionStats {
     /// Calls admitted and not finished.
     pub in_flight: usize,
@@ -116,6 +116,21 @@ pub struct AdmissionStats {
     pub refused: u64,
     /// Calls that had to wait in a queue since start.
     pub waited: u64,
+    /// Per function that has seen a call.
+    pub functions: std::collections::BTreeMap<String, GateStats>,
+}
+
+/// A snapshot of one function's gate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GateStats {
+    /// Calls holding one of the gate's slots.
+    pub in_flight: usize,
+    /// Calls waiting in the gate's queue.
+    pub queued: usize,
+    /// Calls that had to wait in this gate's queue since start.
+    pub waited: u64,
+    /// Calls this gate refused since start.
+    pub refused: u64,
 }
 
 /// Slots, memory and a bounded queue.
@@ -125,9 +140,11 @@ struct Gate {
     slots: Arc<Semaphore>,
     memory: Arc<Semaphore>,
     memory_units: usize,
+    slot_count: usize,
     queued: AtomicUsize,
     queue_limit: usize,
     waited: AtomicU64,
+    refused: AtomicU64,
 }
 
 /// What passing a gate gives: one slot and some memory.
@@ -140,14 +157,26 @@ struct Pass {
 impl Gate {
     fn new(scope: &'static str, slots: usize, memory: usize, queue_limit: usize) -> Gate {
         let memory_units = (memory / UNIT).clamp(1, Semaphore::MAX_PERMITS);
+        let slot_count = slots.clamp(1, Semaphore::MAX_PERMITS);
         Gate {
             scope,
-            slots: Arc::new(Semaphore::new(slots.clamp(1, Semaphore::MAX_PERMITS))),
+            slots: Arc::new(Semaphore::new(slot_count)),
+            slot_count,
             memory: Arc::new(Semaphore::new(memory_units)),
             memory_units,
             queued: AtomicUsize::new(0),
             queue_limit,
             waited: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    fn stats(&self) -> GateStats {
+        GateStats {
+            in_flight: self.slot_count - self.slots.available_permits().min(self.slot_count),
+            queued: self.queued.load(Ordering::Acquire),
+            waited: self.waited.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
         }
     }
 
@@ -169,6 +198,7 @@ impl Gate {
         // Both permits are returned when the failed pair is dropped; now queue.
         if self.queued.fetch_add(1, Ordering::AcqRel) >= self.queue_limit {
             self.queued.fetch_sub(1, Ordering::AcqRel);
+            self.refused.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::QueueFull {
                 scope: self.scope,
                 limit: self.queue_limit,
@@ -189,7 +219,10 @@ impl Gate {
         match tokio::time::timeout_at(deadline, acquire).await {
             Ok(Some(pass)) => Ok(pass),
             // The semaphores are never closed; treat it like a deadline.
-            Ok(None) | Err(_) => Err(Refusal::DeadlinePassed { scope: self.scope }),
+            Ok(None) | Err(_) => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                Err(Refusal::DeadlinePassed { scope: self.scope })
+            }
         }
     }
 }
@@ -307,6 +340,7 @@ impl Admission {
             memory_budget_bytes: self.config.memory_budget,
             refused: counters.refused.load(Ordering::Relaxed),
             waited: counters.waited.load(Ordering::Relaxed),
+            functions: self.function_stats(),
         }
     }
 
@@ -315,9 +349,16 @@ impl Admission {
         self.server.queued.load(Ordering::Acquire) >= self.server.queue_limit
     }
 
-    /// How many calls of `function` have waited in its queue since start.
-    pub fn function_waited(&self, function: &str) -> u64 {
-        self.function_gate(function).waited.load(Ordering::Relaxed)
+    /// The state of each function's gate that has seen a call, by `<id>@<version>`.
+    pub fn function_stats(&self) -> std::collections::BTreeMap<String, GateStats> {
+        let functions = self
+            .functions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        functions
+            .iter()
+            .map(|(name, gate)| (name.clone(), gate.stats()))
+            .collect()
     }
 }
 

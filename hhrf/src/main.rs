@@ -50,6 +50,7 @@ fn run() -> anyhow::Result<ExitCode> {
     // Before any thread exists: the descriptor limit and the subreaper hold for everything
     // hhrf starts.
     raise_descriptor_limit();
+    return_large_buffers_to_the_system();
     let groups = Arc::new(ProcessGroups::default());
     let reaper = groups.enable_reaper();
     let capabilities = Capabilities::probe(reaper);
@@ -147,5 +148,22 @@ fn raise_descriptor_limit() {
         Err(error) => log::line(format_args!(
             "warning: reading the open-files limit failed: {error}"
         )),
+    }
+}
+
+/// Makes glibc's allocator give large buffers (a call's request and output, up to 16 MiB
+/// each) back to the system when they are freed. By default glibc raises its mmap threshold
+/// after the first large free, up to 32 MiB, and then keeps such buffers in its arenas, one
+/// per thread: hhrf's RSS would stay at the high-water mark of every thread's largest calls.
+/// Setting the threshold once fixes it at 256 KiB.
+fn return_large_buffers_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt takes two integers and changes the allocator's settings; it is
+        // called before any other thread exists.
+        let done = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024) };
+        if done != 1 {
+            log::line("warning: mallopt(M_MMAP_THRESHOLD) failed; large buffers stay in the allocator's arenas");
+        }
     }
 }

@@ -424,7 +424,9 @@ impl Outcome {
                 (None, None) => None,
             },
             Outcome::BadOutput { reason, .. } => Some(reason.clone()),
-            Outcome::SpawnFailed { reason } | Outcome::Internal { reason } => Some(reason.clone()),
+            Outcome::SpawnFailed { reason }
+            | Outcome::Internal { reason }
+            | Outcome::Overloaded { reason, .. } => Some(reason.clone()),
             _ => None,
         }
     }

@@ -394,7 +394,7 @@ impl Runner {
                 // Give the killed runner a moment to be reaped; the waiter reaps it later
                 // in any case. A waiter that already finished answers at once.
                 let _ = tokio::time::timeout(REAP_GRACE, process.waiter.exit()).await;
-                self.groups.sweep_orphans();
+                log_swept(self.groups.sweep_orphans());
                 ExitState::TimedOut
             }
         };
@@ -455,6 +455,15 @@ impl Runner {
                 .transpose()?,
         };
         Ok((process, exchange))
+    }
+}
+
+/// Logs how many processes a sweep ended, when it ended any.
+pub fn log_swept(swept: usize) {
+    if swept > 0 {
+        crate::log::line(format_args!(
+            "swept {swept} process(es) that outlived their call"
+        ));
     }
 }
 

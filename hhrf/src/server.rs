@@ -230,12 +230,7 @@ impl Server {
         let reason = loop {
             tokio::select! {
                 Some(reason) = stop.recv() => break reason,
-                _ = sweep.tick() => {
-                    let swept = self.groups.sweep_orphans();
-                    if swept > 0 {
-                        log::line(format_args!("swept {swept} process(es) that outlived their call"));
-                    }
-                }
+                _ = sweep.tick() => crate::runner::log_swept(self.groups.sweep_orphans()),
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, client)) => {

@@ -19,6 +19,11 @@ use fezz_abi::limits::{
 };
 use fezz_abi::runner_protocol::ResourceLimit;
 use fezz_abi::WireError;
+use hhrf::admission::CALL_OVERHEAD_BYTES;
+use hhrf::client_io::WRITE_TIMEOUT;
+use hhrf::config::{
+    DEFAULT_BACKLOG, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUE, DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET,
+};
 use hhrf::config::{DEFAULT_LISTEN, DEFAULT_ROOT, DEFAULT_TIMEOUT_MS};
 use hhrf::dispatch::HOP_BY_HOP;
 use hhrf::manifest::{
@@ -28,11 +33,6 @@ use hhrf::manifest::{
 };
 use hhrf::outcome::{classify, ExitState, Outcome, MAX_STDOUT_BYTES};
 use hhrf::routes::MAX_ROUTE_BYTES;
-use hhrf::admission::CALL_OVERHEAD_BYTES;
-use hhrf::client_io::WRITE_TIMEOUT;
-use hhrf::config::{
-    DEFAULT_BACKLOG, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUE, DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET,
-};
 use hhrf::runner::MAX_CONCURRENT_CALLS;
 use hhrf::server::HEADER_READ_TIMEOUT;
 
@@ -109,7 +109,10 @@ fn configuration_defaults_match_the_code() {
     );
     assert_eq!(default("--max-calls"), DEFAULT_MAX_CALLS.to_string());
     assert_eq!(default("--max-queue"), DEFAULT_MAX_QUEUE.to_string());
-    assert_eq!(default("--memory-budget"), DEFAULT_MEMORY_BUDGET.to_string());
+    assert_eq!(
+        default("--memory-budget"),
+        DEFAULT_MEMORY_BUDGET.to_string()
+    );
     assert_eq!(default("--backlog"), DEFAULT_BACKLOG.to_string());
     let variables: Vec<&str> = rows.iter().map(|row| row[1].as_str()).collect();
     assert_eq!(
