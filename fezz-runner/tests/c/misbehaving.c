@@ -6,6 +6,9 @@
  * "fezz_free_v2 calls: N" on stderr, so a test can check that the runner releases every
  * buffer exactly once. The buffers it hands out come from malloc and are freed there.
  */
+#ifdef MODE_ESCAPE
+#define _GNU_SOURCE /* fork, setsid */
+#endif
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +17,9 @@
 #include <unistd.h>
 #ifdef MODE_REPORT_LIMITS
 #include <sys/resource.h>
+#endif
+#ifdef MODE_ESCAPE
+#include <sys/wait.h>
 #endif
 
 typedef struct FezzBuffer {
@@ -116,6 +122,37 @@ int32_t fezz_handle_v2(const uint8_t *request, size_t request_len, FezzBuffer *r
 #elif defined(MODE_UNKNOWN_CODE)
     *response = owned(GARBAGE, sizeof GARBAGE - 1);
     return 42;
+#elif defined(MODE_ESCAPE)
+    /* Reports its pid, then leaves a grandchild in a session of its own that keeps every
+     * inherited descriptor (the protocol's included) and reports its pid too. */
+    fprintf(stderr, "function pid %ld\n", (long)getpid());
+    fflush(stderr);
+    int ready[2];
+    if (pipe(ready) != 0) {
+        abort();
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        setsid();
+        if (fork() == 0) {
+            fprintf(stderr, "escapee pid %ld\n", (long)getpid());
+            fflush(stderr);
+            if (write(ready[1], "x", 1) != 1) {
+                _exit(1);
+            }
+            sleep(60);
+        }
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    close(ready[1]);
+    char byte;
+    if (read(ready[0], &byte, 1) != 1) { /* the escapee is running once it has written */
+        abort();
+    }
+    close(ready[0]);
+    *response = owned(VALID_RESPONSE, sizeof VALID_RESPONSE);
+    return 0;
 #elif defined(MODE_READ_STDIN)
     /* A function that reads stdin must see end of input, not the next request frame. */
     char byte;
