@@ -32,6 +32,7 @@ pub mod failure;
 pub mod library;
 pub mod limits;
 pub mod serve;
+pub mod signals;
 pub mod stdio;
 
 pub use failure::Failure;

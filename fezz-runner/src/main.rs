@@ -15,6 +15,7 @@ use anyhow::Context as _;
 use fezz_abi::boundary::panic_message;
 use fezz_runner::containment::contain;
 use fezz_runner::limits::apply_from_env;
+use fezz_runner::signals::reset_fatal_signals;
 use fezz_runner::stdio::{die_with_parent, protect_stdio};
 use fezz_runner::{serve_requests, Failure, Function, RunnerExit};
 
@@ -47,6 +48,8 @@ fn run() -> anyhow::Result<RunnerExit> {
     // namespace of its own (or, where the kernel refuses one, the only process).
     contain().context("containing the call in a PID namespace failed")?;
     let streams = protect_stdio().context("moving the protocol off stdin and stdout failed")?;
+    // A crash of the function must end this process by its signal (the host names it).
+    reset_fatal_signals().context("resetting the fatal signals to their default failed")?;
     let mut input = BufReader::new(streams.input);
     let mut output = streams.output;
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Failure> {

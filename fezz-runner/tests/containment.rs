@@ -63,3 +63,19 @@ fn the_function_is_pid_2_and_its_escapee_dies_with_the_call() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?} outlived the call");
 }
+
+/// `spec/RUNNER.md`: a runner MUST NOT catch the fatal signals of a crashing function. The
+/// Rust runtime installs SIGSEGV and SIGBUS handlers (stack-overflow detection) that
+/// swallowed a signal the function raised itself; the runner resets them before loading.
+#[test]
+fn a_function_that_raises_sigsegv_or_sigbus_itself_dies_by_it() {
+    for (mode, signal) in [("RAISE_SEGV", libc::SIGSEGV), ("RAISE_BUS", libc::SIGBUS)] {
+        let library = CLibrary::build(mode);
+        let outcome = run_with(
+            &[library.path.as_os_str()],
+            &request_frame(&request("/")),
+            Some(library.dir.path()),
+        );
+        assert_eq!(outcome.signal(), Some(signal), "{mode}: {outcome:?}");
+    }
+}

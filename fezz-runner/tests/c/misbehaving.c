@@ -6,8 +6,8 @@
  * "fezz_free_v2 calls: N" on stderr, so a test can check that the runner releases every
  * buffer exactly once. The buffers it hands out come from malloc and are freed there.
  */
-#ifdef MODE_ESCAPE
-#define _GNU_SOURCE /* fork, setsid */
+#if defined(MODE_ESCAPE) || defined(MODE_RAISE_BUS)
+#define _GNU_SOURCE /* fork, setsid, kill */
 #endif
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +21,7 @@
 #ifdef MODE_ESCAPE
 #include <sys/wait.h>
 #endif
+#include <signal.h>
 
 typedef struct FezzBuffer {
     uint8_t *data;
@@ -122,6 +123,14 @@ int32_t fezz_handle_v2(const uint8_t *request, size_t request_len, FezzBuffer *r
 #elif defined(MODE_UNKNOWN_CODE)
     *response = owned(GARBAGE, sizeof GARBAGE - 1);
     return 42;
+#elif defined(MODE_RAISE_SEGV)
+    raise(SIGSEGV); /* a function that signals itself: the runner must not swallow it */
+    *response = owned(VALID_RESPONSE, sizeof VALID_RESPONSE);
+    return 0;
+#elif defined(MODE_RAISE_BUS)
+    kill(getpid(), SIGBUS);
+    *response = owned(VALID_RESPONSE, sizeof VALID_RESPONSE);
+    return 0;
 #elif defined(MODE_ESCAPE)
     /* Reports its pid, then leaves a grandchild in a session of its own that keeps every
      * inherited descriptor (the protocol's included) and reports its pid too. */
