@@ -271,6 +271,14 @@ struct Tally {
     slowest: BTreeMap<&'static str, Duration>,
 }
 
+/// What was wrong with one request, described.
+enum Problem {
+    /// An answer outside the accepted set, or not the request's own.
+    Wrong(String),
+    /// No complete answer.
+    Lost(String),
+}
+
 /// The verdict on one answer: `Ok(label)` when it is in the accepted set and correct, else a
 /// description of what is wrong.
 fn judge(kind: &Kind, token: &str, answer: &Answer) -> Result<String, String> {
@@ -361,46 +369,49 @@ fn round(hhrf: &Hhrf, tag: &str, kinds: &[&'static Kind]) -> Tally {
                         open.read()
                     })();
                     let elapsed = started.elapsed();
+                    // Judged before taking the lock: checking an 8 MiB body takes a while.
+                    let (label, problem) = match result {
+                        Ok(answer) => {
+                            if !keep_alive || answer.closes() {
+                                connection = None;
+                            }
+                            match judge(kind, &token, &answer) {
+                                Ok(label) => (label, None),
+                                Err(wrong) => (
+                                    format!("{} WRONG", answer.status),
+                                    Some(Problem::Wrong(format!(
+                                        "{target}: {wrong} (x-request-id {:?})",
+                                        answer.header("x-request-id")
+                                    ))),
+                                ),
+                            }
+                        }
+                        Err(no_answer) => {
+                            connection = None;
+                            (
+                                "NO ANSWER".to_owned(),
+                                Some(Problem::Lost(format!(
+                                    "{target}: {no_answer:?} after {} ms",
+                                    elapsed.as_millis()
+                                ))),
+                            )
+                        }
+                    };
                     let mut tally = tally.lock().unwrap();
                     tally.requests += 1;
                     tally.worst = tally.worst.max(elapsed);
                     let slowest = tally.slowest.entry(kind.name).or_default();
                     *slowest = (*slowest).max(elapsed);
-                    match result {
-                        Ok(answer) => {
-                            if !keep_alive || answer.closes() {
-                                connection = None;
-                            }
-                            let label = match judge(kind, &token, &answer) {
-                                Ok(label) => label,
-                                Err(wrong) => {
-                                    tally.wrong.push(format!(
-                                        "{target}: {wrong} (x-request-id {:?})",
-                                        answer.header("x-request-id")
-                                    ));
-                                    format!("{} WRONG", answer.status)
-                                }
-                            };
-                            *tally
-                                .seen
-                                .entry(kind.name)
-                                .or_default()
-                                .entry(label)
-                                .or_default() += 1;
-                        }
-                        Err(no_answer) => {
-                            connection = None;
-                            tally.empty.push(format!(
-                                "{target}: {no_answer:?} after {} ms",
-                                elapsed.as_millis()
-                            ));
-                            *tally
-                                .seen
-                                .entry(kind.name)
-                                .or_default()
-                                .entry("NO ANSWER".to_owned())
-                                .or_default() += 1;
-                        }
+                    *tally
+                        .seen
+                        .entry(kind.name)
+                        .or_default()
+                        .entry(label)
+                        .or_default() += 1;
+                    match problem {
+                        Some(Problem::Wrong(wrong)) => tally.wrong.push(wrong),
+                        Some(Problem::Lost(lost)) => tally.empty.push(lost),
+                        None => {}
                     }
                 }
             })
@@ -677,4 +688,50 @@ fn every_accepted_error_code_is_in_the_error_table_of_the_spec() {
             }
         }
     }
+}
+
+#[test]
+fn judge_refuses_another_requests_answer_smuggled_headers_and_codes_outside_the_set() {
+    let answer = |status: u16, headers: &[(&str, &str)], body: &str| Answer {
+        status,
+        headers: headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+            .collect(),
+        body: body.as_bytes().to_vec(),
+    };
+    let ok = &NORMAL[0];
+    let own = answer(200, &[("x-token", "a-1")], "token=a-1\n");
+    assert_eq!(judge(ok, "a-1", &own).as_deref(), Ok("200 -"));
+    // Another request's answer, by header or by body.
+    assert!(judge(ok, "a-2", &own).is_err());
+    let mixed = answer(200, &[("x-token", "a-1")], "token=a-2\n");
+    assert!(judge(ok, "a-1", &mixed).is_err());
+    // A smuggled header, whatever else is right.
+    let smuggled = answer(
+        200,
+        &[("x-token", "a-1"), ("x-injected", "1")],
+        "token=a-1\n",
+    );
+    assert!(judge(ok, "a-1", &smuggled).is_err());
+    // Error answers: the code must be in the set and the body's request_id the header's.
+    let forge = FAULTS.iter().find(|kind| kind.name == "forge").unwrap();
+    let error = |code: &str, id: &str| {
+        answer(
+            502,
+            &[
+                ("content-type", "application/json"),
+                ("x-request-id", "r-1"),
+            ],
+            &format!(r#"{{"error":{{"code":"{code}","message":"m","request_id":"{id}"}}}}"#),
+        )
+    };
+    assert_eq!(
+        judge(forge, "t", &error("bad-output", "r-1")).as_deref(),
+        Ok("502 bad-output")
+    );
+    assert!(judge(forge, "t", &error("runner-failed", "r-1")).is_err());
+    assert!(judge(forge, "t", &error("bad-output", "r-2")).is_err());
+    // A forged 200 instead of the 502.
+    assert!(judge(forge, "t", &answer(200, &[("x-token", "t")], "token=t\n")).is_err());
 }
