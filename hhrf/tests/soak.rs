@@ -1,5 +1,5 @@
 //! The fault soak (fezz issue 9, item 8): thousands of requests from 64 concurrent clients to
-//! one function that misbehaves on request (`tests/c/faulty.c`: panic, abort, segfault, hang,
+//! a function that misbehaves on request (`tests/c/faulty.c`: panic, abort, segfault, hang,
 //! fork bomb, 100 MiB on stdout, forged and garbage frames in the protocol stream, setsid
 //! grandchildren with and without the pipes, a memory hog, 20 MiB responses through the ABI
 //! and straight into the protocol stream, an 8 MiB response, header smuggling), about 10% of
@@ -14,7 +14,13 @@
 //! `FEZZ_SOAK_SEED` [0x5eed], the seed of the deterministic mix.
 //!
 //! Half the clients keep their connection alive across requests, the other half open one
-//! connection per request: both paths through hhrf are exercised.
+//! connection per request: both paths through hhrf are exercised. The library is deployed
+//! twice: `hangs@1` with a 1.5 s timeout serves the faults that never answer, `faulty@1` with
+//! a generous one serves the rest (see [`PATIENT_TIMEOUT_MS`]). Every process the function
+//! starts carries a marker from its manifest's `env`; the test finds survivors by it in
+//! `/proc/*/environ` and kills them, pass or fail.
+//!
+//! Run: `cargo build --workspace && cargo test -p hhrf --test soak -- --nocapture`.
 
 mod faulty;
 mod support;
