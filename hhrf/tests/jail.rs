@@ -17,6 +17,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use support::{Hhrf, Root};
 
 /// Scratch space of this test binary, under the target dir.
@@ -312,6 +313,58 @@ fn a_hanging_function_is_killed_at_its_deadline_and_leaves_no_process() {
 }
 
 #[test]
+fn a_process_that_leaves_the_group_outlives_its_call_only_without_the_jail() {
+    let root = Root::new();
+    let folder = add(&root, "jail", "");
+
+    let plain = Hhrf::start(&root, &[]);
+    assert_eq!(body(&plain, "/rpc/jail@1/escape"), "escaped");
+    plain.assert_no_children();
+    // setsid took it out of the group hhrf kills: it is still there (and is ended here).
+    let escaped = processes_mentioning(&folder);
+    assert_eq!(escaped.len(), 1, "{escaped:?}");
+    for pid in escaped {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    assert_none_left(&folder);
+    drop(plain);
+
+    // In the jail it is still in the call's PID namespace, which dies with the call.
+    let hhrf = jailed(&root);
+    assert_eq!(body(&hhrf, "/rpc/jail@1/escape"), "escaped");
+    hhrf.assert_no_children();
+    assert_none_left(&folder);
+}
+
+/// Starts hhrf with a controlling terminal: under `script` (util-linux), on a pseudo-terminal
+/// whose output (hhrf's log) goes to the harness's stderr pipe.
+fn start_on_a_terminal(root: &Root, env: &[(&str, &Path)]) -> Hhrf {
+    let mut command = Command::new("sh");
+    command.args([
+        "-c",
+        r#"exec script -qefc "$(printf '%s ' "$@")" /dev/null >&2"#,
+        "sh",
+        env!("CARGO_BIN_EXE_hhrf"),
+    ]);
+    Hhrf::start_command(command, root, env)
+}
+
+#[test]
+fn the_function_has_no_controlling_terminal_in_the_jail() {
+    let root = Root::new();
+    add(&root, "jail", "");
+
+    let plain = start_on_a_terminal(&root, &[]);
+    assert_eq!(body(&plain, "/rpc/jail@1/tty"), "tty-ok");
+    drop(plain);
+
+    // ENXIO: bwrap's --new-session leaves the function no controlling terminal, so it cannot
+    // push keystrokes into hhrf's (TIOCSTI).
+    let hhrf = start_on_a_terminal(&root, &[("FEZZ_RUNNER", installed_wrapper())]);
+    assert_eq!(body(&hhrf, "/rpc/jail@1/tty"), "tty-failed:errno=6");
+}
+
+#[test]
 fn a_crash_in_the_jail_is_reported_by_its_signal() {
     let root = Root::new();
     add(&root, "jail", "");
@@ -342,7 +395,7 @@ fn the_jail_dies_with_hhrf() {
     });
     let alive = wait_for_runner(&folder);
     assert!(alive >= 4, "{alive} processes");
-    hhrf.signal(nix::sys::signal::Signal::SIGKILL);
+    hhrf.signal(Signal::SIGKILL);
     assert_none_left(&folder);
 }
 

@@ -10,7 +10,10 @@
  * - /write?PATH: creates PATH and writes to it: "write-ok" or "write-failed:errno=<n>".
  * - /connect?PORT: a TCP socket connected to 127.0.0.1:PORT: "connect-ok", or
  *   "socket-failed:errno=<n>" or "connect-failed:errno=<n>".
+ * - /tty: opens /dev/tty, the controlling terminal: "tty-ok" or "tty-failed:errno=<n>".
  * - /env?NAME: "env:<value>" or "env-unset".
+ * - /escape: starts a process that leaves the runner's process group and session (fork,
+ *   setsid, fork), closes every descriptor and sleeps 20 s; answers "escaped".
  * - /hang: never answers.
  * - /segfault: writes through a NULL pointer (SIGSEGV).
  * - anything else: 404.
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fezz.h"
@@ -76,6 +80,26 @@ static void write_file(const char *path, char *body, size_t size) {
     snprintf(body, size, "write-ok");
 }
 
+static void escape(char *body, size_t size) {
+    pid_t child = fork();
+    if (child == 0) {
+        if (setsid() < 0 || fork() != 0) {
+            _exit(0);
+        }
+        for (int fd = 0; fd < 1024; fd++) {
+            close(fd);
+        }
+        sleep(20);
+        _exit(0);
+    }
+    if (child < 0) {
+        snprintf(body, size, "fork-failed:errno=%d", errno);
+        return;
+    }
+    waitpid(child, NULL, 0);
+    snprintf(body, size, "escaped");
+}
+
 static void connect_port(const char *port, char *body, size_t size) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) {
@@ -121,6 +145,16 @@ FezzResult fezz_handle_v2(const uint8_t *request_bytes, size_t request_len, Fezz
         } else {
             snprintf(body, sizeof body, "env:%s", value);
         }
+    } else if (is_path(path, "/tty")) {
+        int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+        if (fd < 0) {
+            snprintf(body, sizeof body, "tty-failed:errno=%d", errno);
+        } else {
+            close(fd);
+            snprintf(body, sizeof body, "tty-ok");
+        }
+    } else if (is_path(path, "/escape")) {
+        escape(body, sizeof body);
     } else if (is_path(path, "/hang")) {
         for (;;) {
             pause();
