@@ -483,7 +483,8 @@ impl Limits {
 }
 
 /// An environment variable name for the runner: `[A-Za-z_][A-Za-z0-9_]*`, at most
-/// [`MAX_ENV_NAME_BYTES`], not starting with `FEZZ_` (reserved for hhrf).
+/// [`MAX_ENV_NAME_BYTES`], not starting with `FEZZ_` (reserved for hhrf) or `LD_` (read by
+/// the dynamic loader when the runner starts, before any limit or sandbox).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EnvName(String);
 
@@ -509,6 +510,11 @@ impl EnvName {
         if value.starts_with("FEZZ_") {
             return Err(format!(
                 "env name {value:?} starts with FEZZ_, which is reserved for hhrf"
+            ));
+        }
+        if value.starts_with("LD_") {
+            return Err(format!(
+                "env name {value:?} starts with LD_, which the dynamic loader reads: it would run code in the runner (or a jail wrapper) before its limits and sandbox apply; link the library with an rpath ($ORIGIN) instead"
             ));
         }
         Ok(EnvName(value))
@@ -778,6 +784,8 @@ mod tests {
             (r#"{"1A":"x"}"#, "env.1A"),
             (r#"{"A-B":"x"}"#, "env.A-B"),
             (r#"{"FEZZ_X":"x"}"#, "env.FEZZ_X"),
+            (r#"{"LD_PRELOAD":"./evil.so"}"#, "env.LD_PRELOAD"),
+            (r#"{"LD_LIBRARY_PATH":"."}"#, "env.LD_LIBRARY_PATH"),
             (r#"{"A":"x","A":"y"}"#, "env.A"),
             (r#"{"A":"x\u0000"}"#, "env.A"),
         ] {
