@@ -10,7 +10,7 @@
 //!    input ends or a call fails (then one error frame is written and the exit is returned).
 //! 3. In a real runner process, call [`stdio::protect_stdio`] first so the function's own
 //!    printing cannot reach the protocol, [`stdio::die_with_parent`], and
-//!    [`limits::apply_from_env`] before loading the library.
+//!    [`limits::apply_from_env`] and [`sandbox::apply_from_env`] before loading the library.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -30,6 +30,7 @@
 pub mod failure;
 pub mod library;
 pub mod limits;
+pub mod sandbox;
 pub mod serve;
 pub mod stdio;
 

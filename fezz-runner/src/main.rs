@@ -48,6 +48,8 @@ fn run() -> anyhow::Result<RunnerExit> {
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Failure> {
         // Before the library loads, so its initialisers run under the limits too.
         apply_from_env()?;
+        // Then the sandbox (spec/RUNNER.md, "Sandbox"), for the same reason.
+        fezz_runner::sandbox::apply_from_env(&path)?;
         let function = Function::load(&path)?;
         serve_requests(&function, &mut input, &mut output)
     }))

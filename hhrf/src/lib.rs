@@ -43,7 +43,7 @@
 //! [`config`] settings; [`manifest`] `fezz.json`; [`registry`] the function folders;
 //! [`routes`] root routes; [`dispatch`] HTTP ↔ wire; [`runner`] the runner process;
 //! [`outcome`] what became of a request and its HTTP response; [`server`] the accept loop
-//! and shutdown; [`log`] the log lines.
+//! and shutdown; [`log`] the log lines; [`scratch`] the per-call scratch folders.
 #![deny(missing_docs)]
 
 pub mod config;
@@ -54,4 +54,5 @@ pub mod outcome;
 pub mod registry;
 pub mod routes;
 pub mod runner;
+pub mod scratch;
 pub mod server;

@@ -66,6 +66,18 @@ fn run() -> anyhow::Result<ExitCode> {
         config.default_timeout.as_millis(),
     ));
 
+    let scratch = hhrf::scratch::ScratchBase::global()?;
+    let sandboxed = registry
+        .functions()
+        .iter()
+        .filter(|function| function.sandbox.enabled)
+        .count();
+    log::line(format_args!(
+        "sandbox: on by default (manifest `sandbox.enabled`), {sandboxed} of {} functions sandboxed; scratch folders in {}",
+        names.len(),
+        scratch.path().display()
+    ));
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // One blocking thread waits for each live runner (see hhrf::runner).

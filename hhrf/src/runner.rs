@@ -314,6 +314,10 @@ impl Runner {
         command.envs(function.env.iter().map(|(name, value)| (name, value)));
         // After the manifest's `env`, whose names cannot start with `FEZZ_`.
         command.envs(function.limits.env());
+        // The call's scratch folder (`TMPDIR`) and the sandbox policy (`FEZZ_SANDBOX…`);
+        // `scratch` lives to the end of the call and removes the folder when dropped.
+        let scratch = crate::scratch::Scratch::for_call(None)?;
+        command.envs(function.sandbox_env(scratch.path()));
         // Spawned from this async worker thread, never from a blocking-pool thread: a runner
         // may set PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits, and
         // blocking-pool threads exit when idle.
