@@ -228,6 +228,25 @@ fn tmpdir_is_a_writable_scratch_folder_removed_after_the_call() {
 }
 
 #[test]
+fn files_are_bounded_by_file_bytes() {
+    let root = Root::new();
+    add(
+        &root,
+        "small",
+        "write_big",
+        &[],
+        Some(r#"{"file_bytes": 65536}"#),
+    );
+    add(&root, "default", "write_big", &[], None);
+    add(&root, "free", "write_big", &[], Some(OFF));
+    let hhrf = Hhrf::start(&root, &[]);
+    // SIGXFSZ is ignored, so the write past the limit fails with EFBIG instead of a crash.
+    assert_refused(&hhrf, "small", "write_big", libc_errno::EFBIG);
+    assert_eq!(assert_ok(&hhrf, "default"), "write_big: ok");
+    assert_eq!(assert_ok(&hhrf, "free"), "write_big: ok");
+}
+
+#[test]
 fn tcp_needs_a_network_grant() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
@@ -318,5 +337,6 @@ mod libc_errno {
     pub const EPERM: i32 = 1;
     pub const EACCES: i32 = 13;
     pub const EINVAL: i32 = 22;
+    pub const EFBIG: i32 = 27;
     pub const ENOSYS: i32 = 38;
 }

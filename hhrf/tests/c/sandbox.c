@@ -2,7 +2,7 @@
  * A function library for hhrf's sandbox tests (hhrf/tests/sandbox.rs), compiled once with
  * `cc -shared -fPIC -pthread`. What it tries is chosen by the manifest's env:
  *
- *   SANDBOX_OP   = read | write | tmpdir | connect | bind | ptrace | mount | unshare |
+ *   SANDBOX_OP   = read | write | tmpdir | write_big | connect | bind | ptrace | mount | unshare |
  *                  clone_ns | keyring | clone3 | signal_host
  *   SANDBOX_PATH = the file for read and write
  *   SANDBOX_PORT = the TCP port on 127.0.0.1 for connect
@@ -144,6 +144,23 @@ static int run(const char *op, char *detail, size_t detail_len) {
         /* A folder the function makes unreadable: hhrf must still remove it. */
         if (chmod(sub, 0) != 0) return errno;
         snprintf(detail, detail_len, "%s", tmpdir);
+        return 0;
+    }
+    if (strcmp(op, "write_big") == 0) {
+        /* 128 KiB into TMPDIR/big, one 4 KiB write at a time. */
+        char file[4096];
+        snprintf(file, sizeof file, "%s/big", getenv("TMPDIR"));
+        int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0) return errno;
+        static char block[4096];
+        for (int i = 0; i < 32; i++) {
+            if (write(fd, block, sizeof block) != (ssize_t)sizeof block) {
+                int error = errno;
+                close(fd);
+                return error;
+            }
+        }
+        close(fd);
         return 0;
     }
     if (strcmp(op, "connect") == 0 || strcmp(op, "bind") == 0) {
