@@ -1,4 +1,4 @@
-//! Per-call scratch folders (`spec/HTTP.md`, "Scratch folders"): hhrf creates one writable
+//! Per-call scratch folders (`spec/HTTP.md`, "Sandbox", "Scratch folders"): hhrf creates one writable
 //! folder for each call, names it in the runner's `TMPDIR` (and grants it in the sandbox),
 //! and removes it when the call ends. hhrf does it, not the runner, because a runner killed
 //! at its deadline cannot clean up after itself.
