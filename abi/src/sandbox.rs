@@ -1,6 +1,7 @@
 //! The sandbox policy a host passes to a runner as `FEZZ_SANDBOX…` environment variables
-//! (`spec/RUNNER.md`, "Sandbox"): their names and value syntax, shared by the host that
-//! writes them (hhrf) and the runner that reads them (fezz-runner), so the two cannot drift.
+//! (`spec/RUNNER.md`, "Sandbox"), and the user it runs as (`FEZZ_RUN_UID`, `FEZZ_RUN_GID`,
+//! "Runner user"): their names and value syntax, shared by the host that writes them (hhrf)
+//! and the runner that reads them (fezz-runner), so the two cannot drift.
 
 /// One variable of the sandbox policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,6 +25,13 @@ pub enum SandboxVariable {
     /// (`RLIMIT_FSIZE`).
     FileBytes,
 }
+
+/// The user id a host running as root asks the runner to switch to before loading the
+/// library (`spec/RUNNER.md`, "Runner user"); set together with [`RUN_GID_VARIABLE`].
+pub const RUN_UID_VARIABLE: &str = "FEZZ_RUN_UID";
+
+/// The group id that goes with [`RUN_UID_VARIABLE`].
+pub const RUN_GID_VARIABLE: &str = "FEZZ_RUN_GID";
 
 /// The separator of a path list (`FEZZ_SANDBOX_READ`, `FEZZ_SANDBOX_WRITE`), as in `PATH`; a
 /// path holding it cannot be granted.

@@ -14,8 +14,10 @@
 //! - `no_new_privs`, core dumps off (`RLIMIT_CORE` 0) and a file-size limit (`RLIMIT_FSIZE`,
 //!   with `SIGXFSZ` ignored so an oversized write fails with `EFBIG`).
 //!
-//! [`requested_policy`] reads and checks the variables (pure, testable); [`apply_policy`]
-//! changes the process (only the `fezz-runner` binary calls it, through [`apply_from_env`]).
+//! [`requested_policy`] reads and checks the variables (pure, testable); [`prepare`] opens
+//! every path of the policy and compiles the filters (while the runner may still be root, so
+//! paths only the host's user can reach are granted too); [`Prepared::enforce`] changes the
+//! process (only the `fezz-runner` binary calls it).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -27,7 +29,7 @@ use fezz_abi::runner_protocol::{ResourceLimit, RunnerExit};
 use fezz_abi::sandbox::{parse_network, SandboxVariable, ENABLED_VALUE, PATH_LIST_SEPARATOR};
 use landlock::{
     Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset,
-    RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+    RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -208,50 +210,80 @@ pub struct Applied {
     pub missing: Vec<&'static str>,
 }
 
-/// Reads the policy from this process's environment and, when there is one, applies it for
-/// the library at `library`, reporting on stderr what the kernel could not enforce.
-pub fn apply_from_env(library: &Path) -> Result<(), Failure> {
-    let Some(policy) = requested_policy(|name| std::env::var_os(name))? else {
-        return Ok(());
-    };
-    let applied = apply_policy(&policy, library)?;
-    if !applied.missing.is_empty() {
-        eprintln!(
-            "fezz-runner: sandbox: best effort, Landlock ABI {} < 6: not enforced: {}",
-            applied.landlock_abi,
-            applied.missing.join("; ")
-        );
-    }
-    Ok(())
+/// A sandbox ready to be enforced: the Landlock ruleset with every path already opened, and
+/// the compiled seccomp filters.
+pub struct Prepared {
+    file_bytes: Option<u64>,
+    ruleset: RulesetCreated,
+    denied_net: bool,
+    network: bool,
+    programs: Vec<BpfProgram>,
 }
 
-/// Applies `policy` to this process (and so to every thread and child it starts later): the
-/// resource limits, then Landlock (which also sets `no_new_privs`), then seccomp. Call it in
-/// a single-threaded process. Fails with `runner-internal` when Landlock is not available at
-/// all, when a granted path cannot be opened, or when a step fails; the parts a kernel with
-/// an older Landlock lacks are returned in [`Applied::missing`].
-pub fn apply_policy(policy: &Policy, library: &Path) -> Result<Applied, Failure> {
-    let internal = |what: String| Failure::new(RunnerExit::Internal, format!("sandbox: {what}"));
-    set_rlimit(libc::RLIMIT_CORE, 0)
-        .map_err(|error| internal(format!("setrlimit RLIMIT_CORE 0 failed: {error}")))?;
-    if let Some(bytes) = policy.file_bytes {
-        // SAFETY: ignoring a signal installs no handler; no Rust state is involved.
-        unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-        set_rlimit(libc::RLIMIT_FSIZE, bytes).map_err(|error| {
-            internal(format!(
-                "{}={bytes} (setrlimit RLIMIT_FSIZE) failed: {error}",
-                SandboxVariable::FileBytes.env_name()
-            ))
-        })?;
+fn internal(what: String) -> Failure {
+    Failure::new(RunnerExit::Internal, format!("sandbox: {what}"))
+}
+
+/// Reads the policy from this process's environment and, when there is one, [`prepare`]s it
+/// for the library at `library`. `None`: no sandbox asked for.
+pub fn prepare_from_env(library: &Path) -> Result<Option<Prepared>, Failure> {
+    match requested_policy(|name| std::env::var_os(name))? {
+        Some(policy) => prepare(&policy, library).map(Some),
+        None => Ok(None),
     }
-    let applied = restrict_paths_and_network(policy, library).map_err(internal)?;
+}
+
+/// Opens every path `policy` grants (and the system paths, and the folder of `library`) into
+/// a Landlock ruleset, and compiles the seccomp filters. Changes nothing yet. A granted path
+/// that cannot be opened is `runner-internal`.
+pub fn prepare(policy: &Policy, library: &Path) -> Result<Prepared, Failure> {
+    let (ruleset, denied_net) = paths_and_network(policy, library).map_err(internal)?;
     let arch = TargetArch::try_from(std::env::consts::ARCH)
         .map_err(|error| internal(format!("seccomp: {error}")))?;
-    for program in seccomp_programs(policy.network(), arch).map_err(internal)? {
-        seccompiler::apply_filter(&program)
-            .map_err(|error| internal(format!("installing the seccomp filter failed: {error}")))?;
+    let programs = seccomp_programs(policy.network(), arch).map_err(internal)?;
+    Ok(Prepared {
+        file_bytes: policy.file_bytes,
+        ruleset,
+        denied_net,
+        network: policy.network(),
+        programs,
+    })
+}
+
+impl Prepared {
+    /// Applies the sandbox to this process (and so to every thread and child it starts
+    /// later): `RLIMIT_CORE` 0 and `RLIMIT_FSIZE`, then Landlock (which also sets
+    /// `no_new_privs`), then seccomp, and writes one line on stderr naming what this kernel
+    /// could not enforce (best effort). Call it in a single-threaded process. Fails with
+    /// `runner-internal` when Landlock is not available at all or a step fails.
+    pub fn enforce(self) -> Result<Applied, Failure> {
+        set_rlimit(libc::RLIMIT_CORE, 0)
+            .map_err(|error| internal(format!("setrlimit RLIMIT_CORE 0 failed: {error}")))?;
+        if let Some(bytes) = self.file_bytes {
+            // SAFETY: ignoring a signal installs no handler; no Rust state is involved.
+            unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+            set_rlimit(libc::RLIMIT_FSIZE, bytes).map_err(|error| {
+                internal(format!(
+                    "{}={bytes} (setrlimit RLIMIT_FSIZE) failed: {error}",
+                    SandboxVariable::FileBytes.env_name()
+                ))
+            })?;
+        }
+        let applied = restrict(self.ruleset, self.denied_net, self.network).map_err(internal)?;
+        for program in &self.programs {
+            seccompiler::apply_filter(program).map_err(|error| {
+                internal(format!("installing the seccomp filter failed: {error}"))
+            })?;
+        }
+        if !applied.missing.is_empty() {
+            eprintln!(
+                "fezz-runner: sandbox: best effort, Landlock ABI {} < 6: not enforced: {}",
+                applied.landlock_abi,
+                applied.missing.join("; ")
+            );
+        }
+        Ok(applied)
     }
-    Ok(applied)
 }
 
 /// `setrlimit(resource, {value, value})`, lowered to the current hard limit if above it.
@@ -290,8 +322,8 @@ fn rule(path: &Path, access: BitFlags<AccessFs>) -> io::Result<PathBeneath<PathF
     Ok(PathBeneath::new(fd, access))
 }
 
-/// The Landlock part: builds and enforces the ruleset.
-fn restrict_paths_and_network(policy: &Policy, library: &Path) -> Result<Applied, String> {
+/// The Landlock ruleset of `policy`, every path opened; and whether TCP rules are handled.
+fn paths_and_network(policy: &Policy, library: &Path) -> Result<(RulesetCreated, bool), String> {
     let read = AccessFs::from_read(TARGET_ABI);
     let all = AccessFs::from_all(TARGET_ABI);
     let mut denied_net = BitFlags::<AccessNet>::empty();
@@ -363,6 +395,12 @@ fn restrict_paths_and_network(policy: &Policy, library: &Path) -> Result<Applied
         })?;
         created = created.add_rule(rule).map_err(landlock)?;
     }
+    Ok((created, !denied_net.is_empty()))
+}
+
+/// Enforces the ruleset; what the kernel's Landlock ABI leaves out is returned.
+fn restrict(created: RulesetCreated, denied_net: bool, network: bool) -> Result<Applied, String> {
+    let landlock = |error: landlock::RulesetError| format!("Landlock: {error}");
     let status = created.restrict_self().map_err(landlock)?;
     let abi = ABI::from(status.landlock);
     if status.ruleset == RulesetStatus::NotEnforced {
@@ -382,8 +420,8 @@ fn restrict_paths_and_network(policy: &Policy, library: &Path) -> Result<Applied
     if abi < ABI::V3 {
         missing.push("truncating files (Landlock ABI 3)");
     }
-    if abi < ABI::V4 && !denied_net.is_empty() {
-        missing.push(if policy.network() {
+    if abi < ABI::V4 && denied_net {
+        missing.push(if network {
             "the TCP bind/connect split (Landlock ABI 4): the granted INET sockets may bind and connect"
         } else {
             "TCP bind/connect rules (Landlock ABI 4); seccomp still refuses INET sockets"

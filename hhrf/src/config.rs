@@ -21,7 +21,7 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
 /// The `--help` text.
 pub const USAGE: &str = "\
-usage: hhrf [--listen ADDR] [--root DIR] [--timeout-ms N]
+usage: hhrf [--listen ADDR] [--root DIR] [--timeout-ms N] [--runner-user UID[:GID]]
 
 Serves the functions in DIR/functions/<id>@<version>/ over HTTP, one runner process per call.
 
@@ -30,6 +30,8 @@ options (each overrides its environment variable):
   --root DIR        folder that holds functions/                      [HHRF_ROOT, default .]
   --timeout-ms N    call timeout for functions whose fezz.json sets none, 1..=3600000
                                                                       [HHRF_TIMEOUT_MS, default 10000]
+  --runner-user UID[:GID]  when hhrf runs as root, the user runners switch to (0:0: stay root)
+                                                                      [HHRF_RUNNER_USER, default 61792:61792]
   -h, --help        print this help
   -V, --version     print the version
 
@@ -47,6 +49,8 @@ pub struct Config {
     pub root: PathBuf,
     /// The timeout of functions whose manifest sets none.
     pub default_timeout: TimeoutMs,
+    /// The user and group runners switch to when hhrf runs as root (`--runner-user`).
+    pub runner_user: (u32, u32),
 }
 
 /// What the command line asks for.
@@ -89,6 +93,7 @@ pub fn parse(
     let mut listen: Option<(String, OsString)> = None;
     let mut root: Option<(String, OsString)> = None;
     let mut timeout: Option<(String, OsString)> = None;
+    let mut runner_user: Option<(String, OsString)> = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy().into_owned();
@@ -104,6 +109,7 @@ pub fn parse(
             "--listen" => (&mut listen, "--listen"),
             "--root" => (&mut root, "--root"),
             "--timeout-ms" => (&mut timeout, "--timeout-ms"),
+            "--runner-user" => (&mut runner_user, "--runner-user"),
             _ => return Err(ConfigError::UnknownArgument(text)),
         };
         let value = match inline {
@@ -116,6 +122,7 @@ pub fn parse(
     let listen = listen.or_else(|| from_env("HHRF_LISTEN"));
     let root = root.or_else(|| from_env("HHRF_ROOT"));
     let timeout = timeout.or_else(|| from_env("HHRF_TIMEOUT_MS"));
+    let runner_user = runner_user.or_else(|| from_env("HHRF_RUNNER_USER"));
 
     let listen = match listen {
         None => DEFAULT_LISTEN
@@ -153,10 +160,18 @@ pub fn parse(
             TimeoutMs::new(ms).map_err(|rule| invalid(&source, &text, &rule))?
         }
     };
+    let runner_user = match runner_user {
+        None => crate::privileges::DEFAULT_RUNNER_USER,
+        Some((source, value)) => {
+            let text = value.to_string_lossy();
+            crate::privileges::parse_user(&text).map_err(|rule| invalid(&source, &text, &rule))?
+        }
+    };
     Ok(Command::Serve(Config {
         listen,
         root,
         default_timeout,
+        runner_user,
     }))
 }
 
@@ -195,6 +210,21 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(config.root, PathBuf::from("."));
         assert_eq!(config.default_timeout.as_millis(), 10_000);
+        assert_eq!(config.runner_user, crate::privileges::DEFAULT_RUNNER_USER);
+    }
+
+    #[test]
+    fn the_runner_user_is_an_option_and_a_variable() {
+        assert_eq!(
+            serve(&["--runner-user", "1000:100"], &[("HHRF_RUNNER_USER", "5")]).runner_user,
+            (1000, 100)
+        );
+        assert_eq!(serve(&[], &[("HHRF_RUNNER_USER", "5")]).runner_user, (5, 5));
+        let error = run(&["--runner-user=nobody"], &[]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("--runner-user=\"nobody\""),
+            "{error}"
+        );
     }
 
     #[test]

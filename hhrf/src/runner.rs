@@ -316,8 +316,11 @@ impl Runner {
         command.envs(function.limits.env());
         // The call's scratch folder (`TMPDIR`) and the sandbox policy (`FEZZ_SANDBOX…`);
         // `scratch` lives to the end of the call and removes the folder when dropped.
-        let scratch = crate::scratch::Scratch::for_call(None)?;
+        // The user the runner switches to (`FEZZ_RUN_…`) owns it.
+        let user = crate::privileges::runner_user();
+        let scratch = crate::scratch::Scratch::for_call(user)?;
         command.envs(function.sandbox_env(scratch.path()));
+        command.envs(crate::privileges::env(user));
         // Spawned from this async worker thread, never from a blocking-pool thread: a runner
         // may set PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits, and
         // blocking-pool threads exit when idle.

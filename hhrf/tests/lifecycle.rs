@@ -48,7 +48,7 @@ fn fezz_runner_names_a_wrapper_that_gets_the_library_folder_and_a_clean_env() {
         "argv[1] is the absolute library"
     );
     // argv[0], the one argument, the working directory, then exactly the variables below.
-    assert_eq!(lines.len(), 3 + 9, "{recorded}");
+    assert_eq!(lines.len(), 3 + 11, "{recorded}");
     assert_eq!(
         lines[2],
         folder.to_str().unwrap(),
@@ -62,6 +62,8 @@ fn fezz_runner_names_a_wrapper_that_gets_the_library_folder_and_a_clean_env() {
     assert_eq!(
         env,
         [
+            "FEZZ_RUN_GID",
+            "FEZZ_RUN_UID",
             "FEZZ_SANDBOX",
             "FEZZ_SANDBOX_FILE_BYTES",
             "FEZZ_SANDBOX_NETWORK",

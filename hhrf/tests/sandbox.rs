@@ -14,7 +14,20 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use support::{Hhrf, Root};
+use support::Root;
+
+/// hhrf with runners kept as root (`--runner-user 0:0`): with the sandbox off, the same
+/// operations must then succeed, so each refusal is the sandbox's, not the user's
+/// (`tests/privileges.rs` covers the runner user).
+struct Hhrf;
+
+impl Hhrf {
+    fn start(root: &Root, env: &[(&str, &Path)]) -> support::Hhrf {
+        let mut env = env.to_vec();
+        env.push(("HHRF_RUNNER_USER", Path::new("0:0")));
+        support::Hhrf::start(root, &env)
+    }
+}
 
 const OFF: &str = r#"{"enabled": false}"#;
 
@@ -61,7 +74,7 @@ fn add(root: &Root, id: &str, op: &str, env: &[(&str, &str)], sandbox: Option<&s
 }
 
 /// Calls `<id>@1`: the function must be refused with `errno`, and the log line must say so.
-fn assert_refused(hhrf: &Hhrf, id: &str, op: &str, errno: i32) {
+fn assert_refused(hhrf: &support::Hhrf, id: &str, op: &str, errno: i32) {
     let response = hhrf.get(&format!("/rpc/{id}@1/"));
     let json = response.assert_error(500, "function-failed");
     let message = json["error"]["message"].as_str().unwrap().to_owned();
@@ -76,7 +89,7 @@ fn assert_refused(hhrf: &Hhrf, id: &str, op: &str, errno: i32) {
 }
 
 /// Calls `<id>@1`: the function must answer 200; returns the body.
-fn assert_ok(hhrf: &Hhrf, id: &str) -> String {
+fn assert_ok(hhrf: &support::Hhrf, id: &str) -> String {
     let response = hhrf.get(&format!("/rpc/{id}@1/"));
     assert_eq!(
         response.status,

@@ -32,6 +32,7 @@ use hhrf::manifest::{
     MAX_PROCESSES, MAX_ROUTES, MAX_TIMEOUT_MS, MIN_MEMORY_BYTES, MIN_OPEN_FILES,
 };
 use hhrf::outcome::{classify, ExitState, Outcome, MAX_STDOUT_BYTES};
+use hhrf::privileges::DEFAULT_RUNNER_USER;
 use hhrf::routes::MAX_ROUTE_BYTES;
 use hhrf::runner::MAX_CONCURRENT_CALLS;
 use hhrf::scratch::MAX_SCRATCH_ENTRIES;
@@ -103,13 +104,23 @@ fn configuration_defaults_match_the_code() {
     assert_eq!(default("--listen"), DEFAULT_LISTEN);
     assert_eq!(default("--root"), DEFAULT_ROOT);
     assert_eq!(default("--timeout-ms"), DEFAULT_TIMEOUT_MS.to_string());
+    let (uid, gid) = DEFAULT_RUNNER_USER;
+    assert_eq!(default("--runner-user"), format!("{uid}:{gid}"));
     let timeout_rule = &rows.iter().find(|row| row[0] == "--timeout-ms").unwrap()[3];
     assert!(
         timeout_rule.contains(&format!("1 to {MAX_TIMEOUT_MS}")),
         "{timeout_rule}"
     );
     let variables: Vec<&str> = rows.iter().map(|row| row[1].as_str()).collect();
-    assert_eq!(variables, ["HHRF_LISTEN", "HHRF_ROOT", "HHRF_TIMEOUT_MS"]);
+    assert_eq!(
+        variables,
+        [
+            "HHRF_LISTEN",
+            "HHRF_ROOT",
+            "HHRF_TIMEOUT_MS",
+            "HHRF_RUNNER_USER"
+        ]
+    );
 }
 
 #[test]
@@ -250,6 +261,7 @@ fn manifest_sandbox_matches_the_code() {
         );
     }
     assert!(environment.contains("`TMPDIR`"));
+    assert!(environment.contains("`FEZZ_RUN_UID`") && environment.contains("`FEZZ_RUN_GID`"));
 }
 
 /// One outcome of every kind.

@@ -3,9 +3,11 @@
  * `cc -shared -fPIC -pthread`. What it tries is chosen by the manifest's env:
  *
  *   SANDBOX_OP   = read | write | tmpdir | write_big | connect | bind | ptrace | mount | unshare |
- *                  clone_ns | keyring | clone3 | signal_host
+ *                  clone_ns | keyring | clone3 | signal_host | whoami | kill_all | forkbomb
  *   SANDBOX_PATH = the file for read and write
  *   SANDBOX_PORT = the TCP port on 127.0.0.1 for connect
+ *
+ * (whoami, kill_all and forkbomb are for hhrf/tests/privileges.rs.)
  *
  * When the operation succeeds, the answer is 200 with the body "<op>: ok" (tmpdir: the path
  * of TMPDIR; clone3: "clone3 errno=N fork=ok thread=ok"). When it fails, the call fails
@@ -250,6 +252,44 @@ static int run(const char *op, char *detail, size_t detail_len) {
     if (strcmp(op, "signal_host") == 0) {
         /* Signal 0 to hhrf (the runner's parent): only the permission check. */
         return kill(getppid(), 0) == 0 ? 0 : errno;
+    }
+    if (strcmp(op, "whoami") == 0) {
+        char file[4096];
+        snprintf(file, sizeof file, "%s/mine", getenv("TMPDIR"));
+        int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0) return errno;
+        close(fd);
+        snprintf(detail, detail_len, "uid=%u euid=%u gid=%u groups=%d tmpdir=ok", (unsigned)getuid(),
+                 (unsigned)geteuid(), (unsigned)getgid(), getgroups(0, NULL));
+        return 0;
+    }
+    if (strcmp(op, "kill_all") == 0) {
+        /* Never as root: that would signal every process of the machine. */
+        if (getuid() == 0 || geteuid() == 0) return EPERM;
+        int result = kill(-1, SIGKILL);
+        snprintf(detail, detail_len, "kill(-1, SIGKILL)=%d errno=%d", result, result == 0 ? 0 : errno);
+        return 0;
+    }
+    if (strcmp(op, "forkbomb") == 0) {
+        /* Forks (children wait) until fork fails, at most 200 times; then ends them all. */
+        static pid_t children[200];
+        int count = 0, error = 0;
+        while (count < 200) {
+            pid_t child = fork();
+            if (child < 0) {
+                error = errno;
+                break;
+            }
+            if (child == 0) {
+                pause();
+                _exit(0);
+            }
+            children[count++] = child;
+        }
+        for (int i = 0; i < count; i++) kill(children[i], SIGKILL);
+        for (int i = 0; i < count; i++) waitpid(children[i], NULL, 0);
+        snprintf(detail, detail_len, "forked=%d errno=%d", count, error);
+        return 0;
     }
     return EINVAL;
 }
