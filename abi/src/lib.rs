@@ -35,6 +35,7 @@ pub mod frame;
 pub mod limits;
 pub mod message;
 pub mod runner_protocol;
+pub mod sandbox;
 mod validate;
 
 pub use decode::{decode_error, decode_request, decode_response};

@@ -5,7 +5,8 @@
 //! - CBOR-PROFILE.md "Decoder errors" against `ErrorKind::ALL`;
 //! - CBOR-PROFILE.md "Examples" against the codec and against their diagnostic notation;
 //! - RUNNER.md "Exit codes" against `RunnerExit::ALL`, "Frame errors" against `FrameError`,
-//!   "Frame kinds" against `FrameKind`, "Resource limits" against `ResourceLimit::ALL`, and
+//!   "Frame kinds" against `FrameKind`, "Resource limits" against `ResourceLimit::ALL`,
+//!   "Sandbox" against `SandboxVariable::ALL`, and
 //!   its framing example against `frame_header`;
 //! - ABI.md "Result codes" against `abi::ffi::RESULT_CODES`, the `FEZZ_RESULT_*` constants and
 //!   `fezz_result_name`; ABI.md "The codec C API" against the exports of `abi/src/capi.rs`;
@@ -22,6 +23,7 @@ use fezz_abi::ffi::RESULT_CODES;
 use fezz_abi::frame::{frame_header, FrameError, FrameKind};
 use fezz_abi::limits::*;
 use fezz_abi::runner_protocol::{ResourceLimit, RunnerExit};
+use fezz_abi::sandbox::SandboxVariable;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -216,6 +218,29 @@ fn resource_limits_match_resource_limit() {
     assert_eq!(
         in_spec, expected,
         "RUNNER.md \"Resource limits\" vs ResourceLimit::ALL"
+    );
+}
+
+#[test]
+fn sandbox_variables_match_sandbox_variable() {
+    let variants = enum_variants(&read("abi/src/sandbox.rs"), "SandboxVariable");
+    assert_eq!(
+        variants.len(),
+        SandboxVariable::ALL.len(),
+        "SandboxVariable::ALL lacks a variant"
+    );
+    let runner = read("spec/RUNNER.md");
+    let in_spec: Vec<String> = table(&section(&runner, "## Sandbox"))
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect();
+    let expected: Vec<String> = SandboxVariable::ALL
+        .iter()
+        .map(|variable| variable.env_name().to_owned())
+        .collect();
+    assert_eq!(
+        in_spec, expected,
+        "RUNNER.md \"Sandbox\" vs SandboxVariable::ALL"
     );
 }
 

@@ -10,7 +10,8 @@
 //!    input ends or a call fails (then one error frame is written and the exit is returned).
 //! 3. In a real runner process, call [`stdio::protect_stdio`] first so the function's own
 //!    printing cannot reach the protocol, [`stdio::die_with_parent`], and
-//!    [`limits::apply_from_env`] before loading the library.
+//!    then [`sandbox::prepare_from_env`], [`privileges::drop_from_env`],
+//!    [`limits::apply_from_env`] and [`sandbox::Prepared::enforce`] before loading the library.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -31,6 +32,8 @@ pub mod containment;
 pub mod failure;
 pub mod library;
 pub mod limits;
+pub mod privileges;
+pub mod sandbox;
 pub mod serve;
 pub mod signals;
 pub mod stdio;

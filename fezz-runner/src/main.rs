@@ -17,7 +17,7 @@ use fezz_runner::containment::contain;
 use fezz_runner::limits::apply_from_env;
 use fezz_runner::signals::reset_fatal_signals;
 use fezz_runner::stdio::{die_with_parent, protect_stdio};
-use fezz_runner::{serve_requests, Failure, Function, RunnerExit};
+use fezz_runner::{serve_requests, Failure, RunnerExit};
 
 const USAGE: &str =
     "usage: fezz-runner LIBRARY-PATH (serves request frames from stdin; see spec/RUNNER.md)";
@@ -53,9 +53,18 @@ fn run() -> anyhow::Result<RunnerExit> {
     let mut input = BufReader::new(streams.input);
     let mut output = streams.output;
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Failure> {
+        // The sandbox's paths are opened while the runner may still be root (they may be
+        // reachable by the host's user only), then the user is switched (spec/RUNNER.md,
+        // "Runner user"), keeping the library open.
+        let sandbox = fezz_runner::sandbox::prepare_from_env(&path)?;
+        let library = fezz_runner::privileges::drop_from_env(&path)?;
         // Before the library loads, so its initialisers run under the limits too.
         apply_from_env()?;
-        let function = Function::load(&path)?;
+        // Then the sandbox (spec/RUNNER.md, "Sandbox"), for the same reason.
+        if let Some(sandbox) = sandbox {
+            sandbox.enforce()?;
+        }
+        let function = library.load()?;
         serve_requests(&function, &mut input, &mut output)
     }))
     .unwrap_or_else(|payload| {

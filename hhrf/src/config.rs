@@ -42,7 +42,7 @@ pub const MAX_COUNT_SETTING: u64 = 1 << 20;
 /// The `--help` text.
 pub const USAGE: &str = "\
 usage: hhrf [--listen ADDR] [--root DIR] [--timeout-ms N] [--max-calls N] [--max-queue N]
-            [--memory-budget BYTES] [--backlog N]
+            [--memory-budget BYTES] [--backlog N] [--runner-user UID[:GID]]
 
 Serves the functions in DIR/functions/<id>@<version>/ over HTTP, one runner process per call.
 
@@ -59,6 +59,8 @@ options (each overrides its environment variable):
                     bytes all calls may buffer at once (requests and answers), at least 67108864
                                                                       [HHRF_MEMORY_BUDGET, default 1073741824]
   --backlog N       listen backlog, capped by net.core.somaxconn      [HHRF_BACKLOG, default 1024]
+  --runner-user UID[:GID]  when hhrf runs as root, the user runners switch to (0:0: stay root)
+                                                                      [HHRF_RUNNER_USER, default 61792:61792]
   -h, --help        print this help
   -V, --version     print the version
 
@@ -84,6 +86,8 @@ pub struct Config {
     pub memory_budget: usize,
     /// The listen backlog asked for (the kernel caps it at `somaxconn`).
     pub backlog: u32,
+    /// The user and group runners switch to when hhrf runs as root (`--runner-user`).
+    pub runner_user: (u32, u32),
 }
 
 /// What the command line asks for.
@@ -130,6 +134,7 @@ pub fn parse(
     let mut max_queue: Option<(String, OsString)> = None;
     let mut memory_budget: Option<(String, OsString)> = None;
     let mut backlog: Option<(String, OsString)> = None;
+    let mut runner_user: Option<(String, OsString)> = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy().into_owned();
@@ -149,6 +154,7 @@ pub fn parse(
             "--max-queue" => (&mut max_queue, "--max-queue"),
             "--memory-budget" => (&mut memory_budget, "--memory-budget"),
             "--backlog" => (&mut backlog, "--backlog"),
+            "--runner-user" => (&mut runner_user, "--runner-user"),
             _ => return Err(ConfigError::UnknownArgument(text)),
         };
         let value = match inline {
@@ -181,6 +187,7 @@ pub fn parse(
         DEFAULT_BACKLOG,
         1..=MAX_COUNT_SETTING,
     )?;
+    let runner_user = runner_user.or_else(|| from_env("HHRF_RUNNER_USER"));
 
     let listen = match listen {
         None => DEFAULT_LISTEN
@@ -218,6 +225,13 @@ pub fn parse(
             TimeoutMs::new(ms).map_err(|rule| invalid(&source, &text, &rule))?
         }
     };
+    let runner_user = match runner_user {
+        None => crate::privileges::DEFAULT_RUNNER_USER,
+        Some((source, value)) => {
+            let text = value.to_string_lossy();
+            crate::privileges::parse_user(&text).map_err(|rule| invalid(&source, &text, &rule))?
+        }
+    };
     Ok(Command::Serve(Config {
         listen,
         root,
@@ -226,6 +240,7 @@ pub fn parse(
         max_queue: max_queue as usize,
         memory_budget: memory_budget as usize,
         backlog: backlog as u32,
+        runner_user,
     }))
 }
 
@@ -294,6 +309,7 @@ mod tests {
         assert_eq!(config.max_queue, 1024);
         assert_eq!(config.memory_budget, 1 << 30);
         assert_eq!(config.backlog, 1024);
+        assert_eq!(config.runner_user, crate::privileges::DEFAULT_RUNNER_USER);
     }
 
     #[test]
@@ -319,6 +335,20 @@ mod tests {
             "{error}"
         );
         assert!(run(&["--backlog", "x"], &[]).is_err());
+    }
+
+    #[test]
+    fn the_runner_user_is_an_option_and_a_variable() {
+        assert_eq!(
+            serve(&["--runner-user", "1000:100"], &[("HHRF_RUNNER_USER", "5")]).runner_user,
+            (1000, 100)
+        );
+        assert_eq!(serve(&[], &[("HHRF_RUNNER_USER", "5")]).runner_user, (5, 5));
+        let error = run(&["--runner-user=nobody"], &[]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("--runner-user=\"nobody\""),
+            "{error}"
+        );
     }
 
     #[test]

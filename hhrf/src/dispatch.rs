@@ -363,6 +363,9 @@ mod tests {
             timeout: None,
             env: Vec::new(),
             limits: crate::manifest::Limits::default(),
+            sandbox: crate::manifest::sandbox::Sandbox::default()
+                .resolve("/".as_ref())
+                .unwrap(),
         }
     }
 

@@ -39,7 +39,8 @@
 //! [`config`] settings; [`manifest`] `fezz.json`; [`registry`] the function folders;
 //! [`routes`] root routes; [`dispatch`] HTTP ↔ wire; [`runner`] the runner process;
 //! [`outcome`] what became of a request and its HTTP response; [`server`] the accept loop
-//! and shutdown; [`log`] the log lines.
+//! and shutdown; [`log`] the log lines; [`scratch`] the per-call scratch folders;
+//! [`privileges`] the user runners run as.
 #![deny(missing_docs)]
 
 pub mod admission;
@@ -51,7 +52,9 @@ pub mod dispatch;
 pub mod log;
 pub mod manifest;
 pub mod outcome;
+pub mod privileges;
 pub mod registry;
 pub mod routes;
 pub mod runner;
+pub mod scratch;
 pub mod server;

@@ -96,6 +96,37 @@ fn run() -> anyhow::Result<ExitCode> {
         settings.admission.memory_budget,
     ));
 
+    let runner_user = hhrf::privileges::effective(config.runner_user);
+    hhrf::privileges::set_runner_user(runner_user);
+    if let Some(user) = runner_user {
+        for function in registry.functions() {
+            for folder in &function.sandbox.write {
+                if let Err(error) = hhrf::privileges::hand_over(folder, user) {
+                    log::line(format_args!(
+                        "{}: the write folder {} is not fully the runner user's: {error}",
+                        function.name(),
+                        folder.display()
+                    ));
+                }
+            }
+        }
+    }
+    log::line(match runner_user {
+        Some((uid, gid)) => format!("runner user: uid {uid}, gid {gid}"),
+        None => "runner user: hhrf's own".to_owned(),
+    });
+    let scratch = hhrf::scratch::ScratchBase::global()?;
+    let sandboxed = registry
+        .functions()
+        .iter()
+        .filter(|function| function.sandbox.enabled)
+        .count();
+    log::line(format_args!(
+        "sandbox: on by default (manifest `sandbox.enabled`), {sandboxed} of {} functions sandboxed; scratch folders in {}",
+        names.len(),
+        scratch.path().display()
+    ));
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // One blocking thread waits for each live runner (see hhrf::runner).

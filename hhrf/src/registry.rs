@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use http::Method;
 
+use crate::manifest::sandbox::ResolvedSandbox;
 use crate::manifest::{
     FunctionId, Limits, Manifest, ManifestError, TimeoutMs, Version, MANIFEST_FILE,
     MAX_MANIFEST_BYTES,
@@ -46,12 +47,21 @@ pub struct Function {
     pub env: Vec<(String, String)>,
     /// The manifest's resource limits, passed to the runner as `FEZZ_LIMIT_…` variables.
     pub limits: Limits,
+    /// The manifest's sandbox with absolute paths, passed as `FEZZ_SANDBOX…` variables.
+    pub sandbox: ResolvedSandbox,
 }
 
 impl Function {
     /// `<id>@<version>`.
     pub fn name(&self) -> String {
         format!("{}@{}", self.id, self.version)
+    }
+
+    /// The sandbox variables of one call whose scratch folder is `scratch` (`TMPDIR`, and the
+    /// `FEZZ_SANDBOX…` variables when the sandbox is on; `spec/HTTP.md`, "Environment passed
+    /// to runners").
+    pub fn sandbox_env(&self, scratch: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
+        self.sandbox.env(scratch)
     }
 }
 
@@ -244,6 +254,10 @@ impl Registry {
             };
             return diagnostics.push(invalid(error));
         };
+        let sandbox = match manifest.sandbox.resolve(folder) {
+            Ok(sandbox) => sandbox,
+            Err(error) => return diagnostics.push(invalid(error)),
+        };
         let function = Arc::new(Function {
             id: manifest.id.clone(),
             version: manifest.version.clone(),
@@ -257,6 +271,7 @@ impl Registry {
                 .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
                 .collect(),
             limits: manifest.limits,
+            sandbox,
         });
         let owner = manifest_path.display().to_string();
         for (index, route) in manifest.routes.into_iter().enumerate() {

@@ -428,6 +428,13 @@ impl Runner {
         command.envs(function.env.iter().map(|(name, value)| (name, value)));
         // After the manifest's `env`, whose names cannot start with `FEZZ_`.
         command.envs(function.limits.env());
+        // The call's scratch folder (`TMPDIR`) and the sandbox policy (`FEZZ_SANDBOX…`);
+        // `scratch` lives to the end of the call and removes the folder when dropped.
+        // The user the runner switches to (`FEZZ_RUN_…`) owns it.
+        let user = crate::privileges::runner_user();
+        let scratch = crate::scratch::Scratch::for_call(user)?;
+        command.envs(function.sandbox_env(scratch.path()));
+        command.envs(crate::privileges::env(user));
         // Spawned from this async worker thread, never from a blocking-pool thread: a runner
         // may set PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits, and
         // blocking-pool threads exit when idle.
@@ -439,7 +446,11 @@ impl Runner {
         let waiter = Waiter::new(tokio::task::spawn_blocking(move || {
             groups.wait_kill_reap(child)
         }));
-        let process = RunnerProcess { guard, waiter };
+        let process = RunnerProcess {
+            guard,
+            waiter,
+            _scratch: scratch,
+        };
         // On an error here the guard kills the group and the waiter reaps it.
         let exchange = Exchange {
             header: frame_header(FrameKind::Request, payload.len()),
@@ -467,10 +478,13 @@ pub fn log_swept(swept: usize) {
     }
 }
 
-/// A started runner: its group (killed when this is dropped) and the waiter of its exit.
+/// A started runner: its group (killed when this is dropped) and the waiter of its exit, and
+/// the call's scratch folder, removed when this is dropped, after the group is killed (fields
+/// drop in order).
 struct RunnerProcess {
     guard: GroupGuard,
     waiter: Waiter,
+    _scratch: crate::scratch::Scratch,
 }
 
 /// The exit of a runner as observed by its blocking waiter, kept once seen: the handle is

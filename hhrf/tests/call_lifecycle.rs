@@ -65,6 +65,9 @@ impl Setup {
             timeout: None,
             env: Vec::new(),
             limits: Limits::default(),
+            sandbox: hhrf::manifest::sandbox::Sandbox::default()
+                .resolve(self.dir.path())
+                .unwrap(),
         }
     }
 

@@ -99,10 +99,18 @@ fn repository_wrapper() -> PathBuf {
 
 /// Adds `<id>@1` serving `/rpc/<id>@1/...` from the jail library, with `extra` manifest
 /// fields (`,"timeout_ms":1000` …); returns the folder.
+/// Adds `<id>@1` with the built-in sandbox off: these tests compare the jail with a function
+/// that nothing else confines (the sandbox has its own tests, `tests/sandbox.rs`).
 fn add(root: &Root, id: &str, extra: &str) -> PathBuf {
-    let manifest =
-        format!(r#"{{"id":"{id}","version":"1","entry":"libjail.so","routes":[]{extra}}}"#);
+    let manifest = format!(
+        r#"{{"id":"{id}","version":"1","entry":"libjail.so","routes":[],"sandbox":{{"enabled":false}}{extra}}}"#
+    );
     root.add(&format!("{id}@1"), &manifest, jail_library(), "libjail.so")
+}
+
+/// hhrf with the reference runner as root: the baseline, with no confinement at all.
+fn plain(root: &Root) -> Hhrf {
+    Hhrf::start(root, &[("HHRF_RUNNER_USER", Path::new("0:0"))])
 }
 
 fn jailed(root: &Root) -> Hhrf {
@@ -207,16 +215,26 @@ fn a_secret_outside_the_folder_is_readable_without_the_jail_and_not_through_it()
     let folder = add(&root, "jail", "");
     let secret = root.path().join("secret.txt");
     std::fs::write(&secret, "top secret").unwrap();
+    // The runner user must be able to search the folders above the function's own to open
+    // it by its absolute path (spec/HTTP.md, "Runner user"); the secret stays 0644.
+    for dir in [root.path().to_owned(), root.path().join("functions")] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).unwrap();
+    }
     std::fs::write(folder.join("data.txt"), "the function's own data").unwrap();
     let read_secret = format!("/rpc/jail@1/read?{}", secret.display());
 
-    let plain = Hhrf::start(&root, &[]);
+    let plain = plain(&root);
     assert_eq!(body(&plain, &read_secret), "read-ok:top secret");
     drop(plain);
 
     let hhrf = jailed(&root);
-    // ENOENT: the jail has no such file at all (its /tmp is an empty tmpfs).
-    assert_eq!(body(&hhrf, &read_secret), "read-failed:errno=2");
+    // ENOENT: the jail has no such file at all (its /tmp is an empty tmpfs); EACCES when the
+    // runner user cannot even search the folders bwrap made for the binds.
+    let denied = body(&hhrf, &read_secret);
+    assert!(
+        denied == "read-failed:errno=2" || denied == "read-failed:errno=13",
+        "{denied}"
+    );
     // Its own folder is there, relative to the working directory and at its absolute path.
     assert_eq!(
         body(&hhrf, "/rpc/jail@1/read?data.txt"),
@@ -259,7 +277,7 @@ fn the_folder_is_read_only_and_tmp_is_private_through_the_jail() {
     drop(hhrf);
 
     // Without the jail, the same calls write both files.
-    let plain = Hhrf::start(&root, &[]);
+    let plain = plain(&root);
     assert_eq!(body(&plain, "/rpc/jail@1/write?plain.txt"), "write-ok");
     assert!(folder.join("plain.txt").exists());
     assert_eq!(
@@ -278,7 +296,7 @@ fn a_socket_connects_without_the_jail_and_not_through_it() {
     let port = listener.local_addr().unwrap().port();
     let connect = format!("/rpc/jail@1/connect?{port}");
 
-    let plain = Hhrf::start(&root, &[]);
+    let plain = plain(&root);
     assert_eq!(body(&plain, &connect), "connect-ok");
     drop(plain);
 
@@ -319,7 +337,7 @@ fn a_process_that_leaves_the_group_is_gone_with_the_call_with_or_without_the_jai
 
     // Without the jail, the reference runner's own PID namespace ends it
     // (spec/HTTP.md, "Containment"); inside the jail, the jail's namespace does.
-    let plain = Hhrf::start(&root, &[]);
+    let plain = plain(&root);
     assert_eq!(body(&plain, "/rpc/jail@1/escape"), "escaped");
     plain.assert_no_children();
     assert_none_left(&folder);

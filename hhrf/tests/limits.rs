@@ -103,7 +103,7 @@ fn the_runner_gets_exactly_the_limits_the_manifest_sets() {
     let runner = root.script(
         "env-runner",
         &format!(
-            "env | grep '^FEZZ_' | sort > '{}'\nexec '{}' \"$@\"\n",
+            "env | grep '^FEZZ_LIMIT_' | sort > '{}'\nexec '{}' \"$@\"\n",
             env_file.display(),
             support::runner().display()
         ),

@@ -18,6 +18,7 @@ use fezz_abi::limits::{
     MAX_STDERR_BYTES, MAX_TEXT_BYTES,
 };
 use fezz_abi::runner_protocol::ResourceLimit;
+use fezz_abi::sandbox::SandboxVariable;
 use fezz_abi::WireError;
 use hhrf::admission::CALL_OVERHEAD_BYTES;
 use hhrf::client_io::WRITE_TIMEOUT;
@@ -26,14 +27,20 @@ use hhrf::config::{
 };
 use hhrf::config::{DEFAULT_LISTEN, DEFAULT_ROOT, DEFAULT_TIMEOUT_MS};
 use hhrf::dispatch::HOP_BY_HOP;
+use hhrf::manifest::sandbox::{
+    DEFAULT_SANDBOX_FILE_BYTES, MAX_SANDBOX_FILE_BYTES, MAX_SANDBOX_PATHS, MAX_SANDBOX_PATH_BYTES,
+    MIN_SANDBOX_FILE_BYTES,
+};
 use hhrf::manifest::{
     Limits, MAX_CPU_SECONDS, MAX_ENTRY_BYTES, MAX_ENV_ENTRIES, MAX_ENV_NAME_BYTES,
     MAX_ENV_VALUE_BYTES, MAX_MANIFEST_BYTES, MAX_MEMORY_BYTES, MAX_NAME_BYTES, MAX_OPEN_FILES,
     MAX_PROCESSES, MAX_ROUTES, MAX_TIMEOUT_MS, MIN_MEMORY_BYTES, MIN_OPEN_FILES,
 };
 use hhrf::outcome::{classify, ExitState, Outcome, MAX_STDOUT_BYTES};
+use hhrf::privileges::DEFAULT_RUNNER_USER;
 use hhrf::routes::MAX_ROUTE_BYTES;
 use hhrf::runner::MAX_CONCURRENT_CALLS;
+use hhrf::scratch::MAX_SCRATCH_ENTRIES;
 use hhrf::server::HEADER_READ_TIMEOUT;
 
 fn root() -> PathBuf {
@@ -102,6 +109,8 @@ fn configuration_defaults_match_the_code() {
     assert_eq!(default("--listen"), DEFAULT_LISTEN);
     assert_eq!(default("--root"), DEFAULT_ROOT);
     assert_eq!(default("--timeout-ms"), DEFAULT_TIMEOUT_MS.to_string());
+    let (uid, gid) = DEFAULT_RUNNER_USER;
+    assert_eq!(default("--runner-user"), format!("{uid}:{gid}"));
     let timeout_rule = &rows.iter().find(|row| row[0] == "--timeout-ms").unwrap()[3];
     assert!(
         timeout_rule.contains(&format!("1 to {MAX_TIMEOUT_MS}")),
@@ -124,7 +133,8 @@ fn configuration_defaults_match_the_code() {
             "HHRF_MAX_CALLS",
             "HHRF_MAX_QUEUE",
             "HHRF_MEMORY_BUDGET",
-            "HHRF_BACKLOG"
+            "HHRF_BACKLOG",
+            "HHRF_RUNNER_USER"
         ]
     );
 }
@@ -159,6 +169,11 @@ fn limits_table_matches_the_constants() {
         ("MIN_OPEN_FILES", MIN_OPEN_FILES as u128),
         ("MAX_OPEN_FILES", MAX_OPEN_FILES as u128),
         ("MAX_PROCESSES", MAX_PROCESSES as u128),
+        ("MAX_SANDBOX_PATHS", MAX_SANDBOX_PATHS as u128),
+        ("MAX_SANDBOX_PATH_BYTES", MAX_SANDBOX_PATH_BYTES as u128),
+        ("MIN_SANDBOX_FILE_BYTES", MIN_SANDBOX_FILE_BYTES as u128),
+        ("MAX_SANDBOX_FILE_BYTES", MAX_SANDBOX_FILE_BYTES as u128),
+        ("MAX_SCRATCH_ENTRIES", MAX_SCRATCH_ENTRIES as u128),
     ];
     let spec: Vec<(String, u128)> = table(&section(&http_md(), "## Limits"))
         .into_iter()
@@ -211,6 +226,61 @@ fn manifest_limits_match_the_code() {
             limit.env_name()
         );
     }
+}
+
+#[test]
+fn manifest_sandbox_matches_the_code() {
+    let text = http_md();
+    let rows = table(&section(&text, "## Manifest format"));
+    let fields: Vec<&str> = rows
+        .iter()
+        .map(|row| row[0].as_str())
+        .filter(|field| field.starts_with("sandbox"))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "sandbox",
+            "sandbox.enabled",
+            "sandbox.read",
+            "sandbox.write",
+            "sandbox.network",
+            "sandbox.network.connect",
+            "sandbox.network.bind",
+            "sandbox.file_bytes"
+        ]
+    );
+    let file_bytes = rows
+        .iter()
+        .find(|row| row[0] == "sandbox.file_bytes")
+        .unwrap();
+    assert!(
+        file_bytes[3].starts_with(&DEFAULT_SANDBOX_FILE_BYTES.to_string()),
+        "{file_bytes:?}"
+    );
+    assert!(
+        file_bytes[4].starts_with(&format!(
+            "{MIN_SANDBOX_FILE_BYTES} to {MAX_SANDBOX_FILE_BYTES}"
+        )),
+        "{file_bytes:?}"
+    );
+    let read = rows.iter().find(|row| row[0] == "sandbox.read").unwrap();
+    assert!(
+        read[4].starts_with(&format!(
+            "at most {MAX_SANDBOX_PATHS} paths, each 1 to {MAX_SANDBOX_PATH_BYTES} bytes"
+        )),
+        "{read:?}"
+    );
+    let environment = section(&text, "## Environment passed to runners");
+    for variable in SandboxVariable::ALL {
+        assert!(
+            environment.contains(&format!("`{}`", variable.env_name())),
+            "{} is not in Environment passed to runners",
+            variable.env_name()
+        );
+    }
+    assert!(environment.contains("`TMPDIR`"));
+    assert!(environment.contains("`FEZZ_RUN_UID`") && environment.contains("`FEZZ_RUN_GID`"));
 }
 
 /// One outcome of every kind.

@@ -22,6 +22,12 @@
 #include <sys/wait.h>
 #endif
 #include <signal.h>
+#ifdef MODE_SANDBOX_PROBE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#endif
 
 typedef struct FezzBuffer {
     uint8_t *data;
@@ -62,6 +68,21 @@ __attribute__((constructor)) static void on_load(void) {
             }
         }
     }
+    fflush(stderr);
+#endif
+#ifdef MODE_SANDBOX_PROBE
+    /* What the library's initialiser may do: the runner applies its sandbox before. */
+    int fd = open("/etc/passwd", O_RDONLY);
+    fprintf(stderr, "probe open /etc/passwd errno=%d\n", fd < 0 ? errno : 0);
+    if (fd >= 0) close(fd);
+    int sock = socket(AF_INET, SOCK_STREAM, 0);
+    fprintf(stderr, "probe socket AF_INET errno=%d\n", sock < 0 ? errno : 0);
+    if (sock >= 0) close(sock);
+    struct rlimit core, fsize;
+    getrlimit(RLIMIT_CORE, &core);
+    getrlimit(RLIMIT_FSIZE, &fsize);
+    fprintf(stderr, "probe RLIMIT_CORE=%llu RLIMIT_FSIZE=%lld\n", (unsigned long long)core.rlim_cur,
+            fsize.rlim_cur == RLIM_INFINITY ? -1LL : (long long)fsize.rlim_cur);
     fflush(stderr);
 #endif
 #ifdef MODE_NOISY
@@ -171,7 +192,7 @@ int32_t fezz_handle_v2(const uint8_t *request, size_t request_len, FezzBuffer *r
     }
     *response = owned(VALID_RESPONSE, sizeof VALID_RESPONSE);
     return 0;
-#else /* MODE_VALID, MODE_NOISY, MODE_VERSION_3, MODE_NO_FREE, MODE_REPORT_LIMITS */
+#else /* MODE_VALID, MODE_NOISY, MODE_VERSION_3, MODE_NO_FREE, MODE_REPORT_LIMITS, MODE_SANDBOX_PROBE */
 #ifdef MODE_NOISY
     printf("handler noise\n");
     fflush(stdout);

@@ -3,7 +3,7 @@
 //!
 //! What lives here: [`Manifest`] (the validated, version-independent result), the newtypes
 //! whose constructors enforce the rules of `spec/HTTP.md` ("Manifest format") — [`FunctionId`],
-//! [`Version`], [`Entry`], [`Route`], [`TimeoutMs`], [`EnvName`], [`Limits`] — and [`ManifestError`], which
+//! [`Version`], [`Entry`], [`Route`], [`TimeoutMs`], [`EnvName`], [`Limits`], [`sandbox::Sandbox`] — and [`ManifestError`], which
 //! names the field and the rule a manifest breaks. Each schema version is a sibling module
 //! (`v1` today); [`ManifestVersion::detect`] picks one before the strict parse.
 //!
@@ -13,6 +13,7 @@
 //! Manifests are written by people, so parsing is strict: unknown fields, duplicate keys,
 //! wrong types and every broken rule are errors, and the error says where.
 
+pub mod sandbox;
 mod v1;
 
 use std::fmt;
@@ -91,6 +92,8 @@ pub struct Manifest {
     pub env: Vec<(EnvName, String)>,
     /// The resource limits the runner applies to itself; empty: none.
     pub limits: Limits,
+    /// The sandbox the runner confines the function in (`sandbox`; on by default).
+    pub sandbox: sandbox::Sandbox,
 }
 
 impl Manifest {
@@ -846,6 +849,55 @@ mod tests {
         let e = error(&with(r#"{"stack_bytes":1}"#));
         assert!(e.rule.contains("unknown field `stack_bytes`"), "{e}");
         assert!(e.field.starts_with("limits"), "{e}");
+    }
+
+    #[test]
+    fn sandbox_is_on_by_default_and_parsed_strictly() {
+        let with = |sandbox: &str| {
+            format!(r#"{{"id":"a","version":"1","entry":"x.so","routes":[],"sandbox":{sandbox}}}"#)
+        };
+        let none = parse(r#"{"id":"a","version":"1","entry":"x.so","routes":[]}"#).unwrap();
+        assert_eq!(none.sandbox, sandbox::Sandbox::default());
+        assert!(none.sandbox.enabled);
+        let full = parse(&with(
+            r#"{"enabled":true,"read":["/etc/ssl","shared"],"write":["../../data"],"network":{"connect":true},"file_bytes":1048576}"#,
+        ))
+        .unwrap()
+        .sandbox;
+        assert_eq!(full.read, ["/etc/ssl", "shared"]);
+        assert_eq!(full.write, ["../../data"]);
+        assert!(full.connect && !full.bind);
+        assert_eq!(full.file_bytes, 1048576);
+        assert!(
+            !parse(&with(r#"{"enabled":false}"#))
+                .unwrap()
+                .sandbox
+                .enabled
+        );
+        let too_many = format!(
+            r#"{{"read":[{}]}}"#,
+            vec![r#""p""#; sandbox::MAX_SANDBOX_PATHS + 1].join(",")
+        );
+        for (bad, field) in [
+            (r#"{"enabled":"yes"}"#, "sandbox.enabled"),
+            (r#"{"enabled":null}"#, "sandbox.enabled"),
+            (r#"{"read":"/etc"}"#, "sandbox.read"),
+            (r#"{"read":[""]}"#, "sandbox.read[0]"),
+            (r#"{"write":["a","b:c"]}"#, "sandbox.write[1]"),
+            (r#"{"network":{"connect":1}}"#, "sandbox.network.connect"),
+            (r#"{"network":[true]}"#, "sandbox.network"),
+            (r#"{"file_bytes":1}"#, "sandbox.file_bytes"),
+            (too_many.as_str(), "sandbox.read"),
+            ("[]", "sandbox"),
+            ("true", "sandbox"),
+        ] {
+            let e = error(&with(bad));
+            assert_eq!(e.field, field, "{bad}: {e}");
+        }
+        let e = error(&with(r#"{"network":{"udp":true}}"#));
+        assert!(e.rule.contains("unknown field `udp`"), "{e}");
+        let e = error(&with(r#"{"exec":[]}"#));
+        assert!(e.rule.contains("unknown field `exec`"), "{e}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use fezz_abi::runner_protocol::ResourceLimit;
 
+use super::sandbox::{self, Sandbox, MAX_SANDBOX_PATHS};
 use super::{
     parse_method, Entry, EnvName, FunctionId, Limits, Manifest, ManifestError, ManifestVersion,
     Route, TimeoutMs, Version, MAX_ENV_ENTRIES, MAX_ENV_VALUE_BYTES, MAX_ROUTES,
@@ -33,6 +34,8 @@ struct ManifestV1 {
     env: Option<EnvEntries>,
     #[serde(default, deserialize_with = "present")]
     limits: Option<Object<LimitsV1>>,
+    #[serde(default, deserialize_with = "present")]
+    sandbox: Option<Object<SandboxV1>>,
     // Already checked by `ManifestVersion::detect`; listed so the field is known.
     #[serde(default, deserialize_with = "present")]
     #[allow(dead_code)]
@@ -58,6 +61,30 @@ struct LimitsV1 {
     open_files: Option<u64>,
     #[serde(default, deserialize_with = "present")]
     processes: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SandboxV1 {
+    #[serde(default, deserialize_with = "present")]
+    enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    read: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    write: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    network: Option<Object<NetworkV1>>,
+    #[serde(default, deserialize_with = "present")]
+    file_bytes: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkV1 {
+    #[serde(default, deserialize_with = "present")]
+    connect: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    bind: Option<bool>,
 }
 
 /// A struct accepted only as a JSON object. A derived `Deserialize` also takes an array of
@@ -217,6 +244,41 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
         }
     }
 
+    let mut sandbox = Sandbox::default();
+    if let Some(Object(raw)) = raw.sandbox {
+        sandbox.enabled = raw.enabled.unwrap_or(true);
+        for (name, paths, slot) in [
+            ("read", raw.read, &mut sandbox.read),
+            ("write", raw.write, &mut sandbox.write),
+        ] {
+            let paths = paths.unwrap_or_default();
+            if paths.len() > MAX_SANDBOX_PATHS {
+                return Err(ManifestError::field(
+                    format!("sandbox.{name}"),
+                    format!(
+                        "{} paths, more than the limit of {MAX_SANDBOX_PATHS}",
+                        paths.len()
+                    ),
+                ));
+            }
+            for (index, path) in paths.iter().enumerate() {
+                sandbox::check_path(path).map_err(|rule| {
+                    ManifestError::field(format!("sandbox.{name}[{index}]"), rule)
+                })?;
+            }
+            *slot = paths;
+        }
+        if let Some(Object(network)) = raw.network {
+            sandbox.connect = network.connect.unwrap_or(false);
+            sandbox.bind = network.bind.unwrap_or(false);
+        }
+        if let Some(bytes) = raw.file_bytes {
+            sandbox::check_file_bytes(bytes)
+                .map_err(|rule| ManifestError::field("sandbox.file_bytes", rule))?;
+            sandbox.file_bytes = bytes;
+        }
+    }
+
     Ok(Manifest {
         manifest_version: ManifestVersion::V1,
         id: raw.id,
@@ -226,5 +288,6 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
         timeout: raw.timeout_ms,
         env,
         limits,
+        sandbox,
     })
 }

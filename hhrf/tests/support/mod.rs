@@ -65,6 +65,9 @@ pub struct Root {
 impl Root {
     pub fn new() -> Root {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        // Searchable by the unprivileged runner user (hhrf runs as root in CI), so paths
+        // relative to a function folder such as `../../data` resolve; not listable.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         std::fs::create_dir(dir.path().join("functions")).unwrap();
         Root { dir }
     }
