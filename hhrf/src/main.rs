@@ -135,5 +135,15 @@ fn run() -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     });
     runtime.shutdown_timeout(REAP_GRACE);
+    // The calls' folders are gone (or their removal was cut short by the shutdown): remove
+    // the base with whatever is left.
+    if let Err(error) =
+        hhrf::scratch::remove_tree(scratch.path(), hhrf::scratch::MAX_SCRATCH_ENTRIES)
+    {
+        log::line(format_args!(
+            "scratch folder {} not fully removed: {error}",
+            scratch.path().display()
+        ));
+    }
     result.map(|()| ExitCode::SUCCESS)
 }

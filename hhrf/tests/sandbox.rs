@@ -238,6 +238,16 @@ fn tmpdir_is_a_writable_scratch_folder_removed_after_the_call() {
         seen.push(scratch);
     }
     assert!(!hhrf.log().contains("not fully removed"), "{}", hhrf.log());
+    // A graceful stop removes the base folder too.
+    let mut hhrf = hhrf;
+    hhrf.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(
+        hhrf.wait_exit(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        hhrf.log()
+    );
+    assert!(!base.exists(), "{} is still there", base.display());
 }
 
 #[test]
