@@ -200,7 +200,7 @@ pub fn requested_policy(get: impl Fn(&str) -> Option<OsString>) -> Result<Option
     Ok(Some(policy))
 }
 
-/// What [`apply_policy`] could not enforce on this kernel (best effort), for one line on
+/// What [`Prepared::enforce`] could not enforce on this kernel (best effort), for one line on
 /// stderr; empty when everything asked for holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {

@@ -6,7 +6,7 @@
 //! instead of spawn, about five times slower).
 //!
 //! What lives here: parsing `UID[:GID]` ([`parse_user`]), the user in force for this process
-//! ([`set_runner_user`], [`runner_user`]), its variables ([`env`]), and handing the granted
+//! ([`set_runner_user`], [`runner_user`]), its variables ([`env()`]), and handing the granted
 //! write folders to that user ([`hand_over`]).
 
 use std::fs;
