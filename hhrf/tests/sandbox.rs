@@ -346,6 +346,32 @@ fn clone3_is_enosys_while_fork_and_threads_work() {
 }
 
 #[test]
+fn abstract_unix_sockets_outside_the_call_are_refused() {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("fezz-sandbox-test-{}", std::process::id());
+    let address = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind_addr(&address).unwrap();
+    let root = Root::new();
+    add(
+        &root,
+        "boxed",
+        "abstract_unix",
+        &[("SANDBOX_PATH", &name)],
+        None,
+    );
+    add(
+        &root,
+        "free",
+        "abstract_unix",
+        &[("SANDBOX_PATH", &name)],
+        Some(OFF),
+    );
+    let hhrf = Hhrf::start(&root, &[]);
+    assert_refused(&hhrf, "boxed", "abstract_unix", libc_errno::EPERM);
+    assert_eq!(assert_ok(&hhrf, "free"), "abstract_unix: ok");
+}
+
+#[test]
 fn signals_to_processes_outside_the_call_are_refused() {
     let root = Root::new();
     add(&root, "boxed", "signal_host", &[], None);
