@@ -69,16 +69,8 @@ fn run() -> anyhow::Result<ExitCode> {
     let runner_user = hhrf::privileges::effective(config.runner_user);
     hhrf::privileges::set_runner_user(runner_user);
     if let Some(user) = runner_user {
-        for function in registry.functions() {
-            for folder in &function.sandbox.write {
-                if let Err(error) = hhrf::privileges::hand_over(folder, user) {
-                    log::line(format_args!(
-                        "{}: the write folder {} is not fully the runner user's: {error}",
-                        function.name(),
-                        folder.display()
-                    ));
-                }
-            }
+        for line in hhrf::privileges::hand_over_grants(&config.root, &registry.functions(), user) {
+            log::line(line);
         }
     }
     log::line(match runner_user {
