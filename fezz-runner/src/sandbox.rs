@@ -200,7 +200,7 @@ pub fn requested_policy(get: impl Fn(&str) -> Option<OsString>) -> Result<Option
     Ok(Some(policy))
 }
 
-/// What [`apply_policy`] could not enforce on this kernel (best effort), for one line on
+/// What [`Prepared::enforce`] could not enforce on this kernel (best effort), for one line on
 /// stderr; empty when everything asked for holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
@@ -413,6 +413,16 @@ fn restrict(created: RulesetCreated, denied_net: bool, network: bool) -> Result<
     if !status.no_new_privs {
         return Err("no_new_privs could not be set".to_owned());
     }
+    let missing = not_enforced(abi, denied_net, network);
+    Ok(Applied {
+        landlock_abi: abi as u8,
+        missing,
+    })
+}
+
+/// What a kernel with Landlock `abi` cannot enforce of a policy (`denied_net`: some TCP
+/// access is to be refused; `network`: INET sockets are granted), in words.
+fn not_enforced(abi: ABI, denied_net: bool, network: bool) -> Vec<&'static str> {
     let mut missing = Vec::new();
     if abi < ABI::V2 {
         missing.push("renaming and linking across folders (Landlock ABI 2)");
@@ -433,10 +443,7 @@ fn restrict(created: RulesetCreated, denied_net: bool, network: bool) -> Result<
     if abi < ABI::V6 {
         missing.push("signal and abstract unix socket scoping (Landlock ABI 6)");
     }
-    Ok(Applied {
-        landlock_abi: abi as u8,
-        missing,
-    })
+    missing
 }
 
 /// The system calls the seccomp filter refuses with `EPERM`, whatever their arguments:
@@ -648,6 +655,28 @@ mod tests {
         let failure = requested_policy(env(&[("FEZZ_SANDBOX", "1"), ("FEZZ_SANDBOX_READ", &many)]))
             .unwrap_err();
         assert!(failure.message.contains("more than"), "{failure}");
+    }
+
+    #[test]
+    fn older_landlock_abis_are_reported() {
+        assert!(not_enforced(ABI::V6, true, false).is_empty());
+        assert!(not_enforced(ABI::V7, true, true).is_empty());
+        let v5 = not_enforced(ABI::V5, true, false);
+        assert_eq!(
+            v5,
+            ["signal and abstract unix socket scoping (Landlock ABI 6)"]
+        );
+        let v3 = not_enforced(ABI::V3, true, false);
+        assert_eq!(v3.len(), 3, "{v3:?}");
+        assert!(
+            v3[0].contains("seccomp still refuses INET sockets"),
+            "{v3:?}"
+        );
+        let granted = not_enforced(ABI::V3, true, true);
+        assert!(granted[0].contains("may bind and connect"), "{granted:?}");
+        // Both granted: no TCP rule is asked for, so none is missing.
+        assert_eq!(not_enforced(ABI::V3, false, true).len(), 2);
+        assert_eq!(not_enforced(ABI::V1, true, false).len(), 5);
     }
 
     #[test]

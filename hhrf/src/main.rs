@@ -99,16 +99,8 @@ fn run() -> anyhow::Result<ExitCode> {
     let runner_user = hhrf::privileges::effective(config.runner_user);
     hhrf::privileges::set_runner_user(runner_user);
     if let Some(user) = runner_user {
-        for function in registry.functions() {
-            for folder in &function.sandbox.write {
-                if let Err(error) = hhrf::privileges::hand_over(folder, user) {
-                    log::line(format_args!(
-                        "{}: the write folder {} is not fully the runner user's: {error}",
-                        function.name(),
-                        folder.display()
-                    ));
-                }
-            }
+        for line in hhrf::privileges::hand_over_grants(&config.root, &registry.functions(), user) {
+            log::line(line);
         }
     }
     log::line(match runner_user {
@@ -159,6 +151,16 @@ fn run() -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     });
     runtime.shutdown_timeout(REAP_GRACE);
+    // The calls' folders are gone (or their removal was cut short by the shutdown): remove
+    // the base with whatever is left.
+    if let Err(error) =
+        hhrf::scratch::remove_tree(scratch.path(), hhrf::scratch::MAX_SCRATCH_ENTRIES)
+    {
+        log::line(format_args!(
+            "scratch folder {} not fully removed: {error}",
+            scratch.path().display()
+        ));
+    }
     result.map(|()| ExitCode::SUCCESS)
 }
 

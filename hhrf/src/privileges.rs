@@ -6,8 +6,8 @@
 //! instead of spawn, about five times slower).
 //!
 //! What lives here: parsing `UID[:GID]` ([`parse_user`]), the user in force for this process
-//! ([`set_runner_user`], [`runner_user`]), its variables ([`env`]), and handing the granted
-//! write folders to that user ([`hand_over`]).
+//! ([`set_runner_user`], [`runner_user`]), its variables ([`env()`]), and handing the granted
+//! write folders inside the root to that user ([`hand_over_grants`], [`hand_over`]).
 
 use std::fs;
 use std::io;
@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 
 use fezz_abi::sandbox::{RUN_GID_VARIABLE, RUN_UID_VARIABLE};
 
+use crate::registry::Function;
 use crate::scratch::MAX_SCRATCH_ENTRIES;
 
 /// The runner user and group when hhrf runs as root and `--runner-user` is not given: ids
@@ -92,6 +93,39 @@ pub fn hand_over(folder: &Path, (uid, gid): (u32, u32)) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Hands the `sandbox.write` folders of `functions` that lie inside `root` (the hhrf root)
+/// over to `user` ([`hand_over`]); folders outside it are left alone (they may be shared
+/// with other software) and get a line saying so. Returns the log lines.
+pub fn hand_over_grants(
+    root: &Path,
+    functions: &[&std::sync::Arc<Function>],
+    user: (u32, u32),
+) -> Vec<String> {
+    let root = fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+    let mut lines = Vec::new();
+    for function in functions {
+        for folder in &function.sandbox.write {
+            if !folder.starts_with(&root) {
+                lines.push(format!(
+                    "{}: the write folder {} is outside the root: not handed over to the runner user (uid {}); it must be writable for that user",
+                    function.name(),
+                    folder.display(),
+                    user.0
+                ));
+                continue;
+            }
+            if let Err(error) = hand_over(folder, user) {
+                lines.push(format!(
+                    "{}: the write folder {} is not fully the runner user's: {error}",
+                    function.name(),
+                    folder.display()
+                ));
+            }
+        }
+    }
+    lines
 }
 
 #[cfg(test)]

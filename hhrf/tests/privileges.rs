@@ -145,3 +145,33 @@ fn limits_processes_bounds_a_fork_bomb_of_the_runner_user() {
     let hhrf = start(&root, "0:0");
     assert_eq!(body(&hhrf, "bomb"), "forked=200 errno=0");
 }
+
+#[test]
+fn write_grants_inside_the_root_are_handed_over_others_are_not() {
+    use std::os::unix::fs::MetadataExt;
+    let root = Root::new();
+    let outside = tempfile::tempdir().unwrap();
+    let grants = format!(
+        r#", "sandbox": {{"write": ["../../data", {:?}]}}"#,
+        outside.path().to_str().unwrap()
+    );
+    std::fs::create_dir(root.path().join("data")).unwrap();
+    std::fs::write(root.path().join("data/old"), b"").unwrap();
+    add(&root, "writer", "whoami", &grants);
+    let hhrf = start(&root, "61799");
+    let log = hhrf.wait_for_log("runner user: uid 61799", std::time::Duration::from_secs(5));
+    for path in [root.path().join("data"), root.path().join("data/old")] {
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (61799, 61799),
+            "{}",
+            path.display()
+        );
+    }
+    assert_eq!(std::fs::metadata(outside.path()).unwrap().uid(), 0);
+    assert!(
+        log.contains("is outside the root: not handed over to the runner user (uid 61799)"),
+        "{log}"
+    );
+}

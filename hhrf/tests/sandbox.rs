@@ -238,6 +238,16 @@ fn tmpdir_is_a_writable_scratch_folder_removed_after_the_call() {
         seen.push(scratch);
     }
     assert!(!hhrf.log().contains("not fully removed"), "{}", hhrf.log());
+    // A graceful stop removes the base folder too.
+    let mut hhrf = hhrf;
+    hhrf.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(
+        hhrf.wait_exit(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        hhrf.log()
+    );
+    assert!(!base.exists(), "{} is still there", base.display());
 }
 
 #[test]
@@ -333,6 +343,32 @@ fn clone3_is_enosys_while_fork_and_threads_work() {
         format!("clone3 errno={} fork=ok thread=ok", libc_errno::ENOSYS)
     );
     assert_eq!(assert_ok(&hhrf, "free"), "clone3 errno=0 fork=ok thread=ok");
+}
+
+#[test]
+fn abstract_unix_sockets_outside_the_call_are_refused() {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("fezz-sandbox-test-{}", std::process::id());
+    let address = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind_addr(&address).unwrap();
+    let root = Root::new();
+    add(
+        &root,
+        "boxed",
+        "abstract_unix",
+        &[("SANDBOX_PATH", &name)],
+        None,
+    );
+    add(
+        &root,
+        "free",
+        "abstract_unix",
+        &[("SANDBOX_PATH", &name)],
+        Some(OFF),
+    );
+    let hhrf = Hhrf::start(&root, &[]);
+    assert_refused(&hhrf, "boxed", "abstract_unix", libc_errno::EPERM);
+    assert_eq!(assert_ok(&hhrf, "free"), "abstract_unix: ok");
 }
 
 #[test]

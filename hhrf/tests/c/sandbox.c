@@ -3,8 +3,9 @@
  * `cc -shared -fPIC -pthread`. What it tries is chosen by the manifest's env:
  *
  *   SANDBOX_OP   = read | write | tmpdir | write_big | connect | bind | ptrace | mount | unshare |
- *                  clone_ns | keyring | clone3 | signal_host | whoami | kill_all | forkbomb
- *   SANDBOX_PATH = the file for read and write
+ *                  clone_ns | keyring | clone3 | signal_host | abstract_unix | whoami |
+ *                  kill_all | forkbomb
+ *   SANDBOX_PATH = the file for read and write; the abstract socket name for abstract_unix
  *   SANDBOX_PORT = the TCP port on 127.0.0.1 for connect
  *
  * (whoami, kill_all and forkbomb are for hhrf/tests/privileges.rs.)
@@ -33,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -252,6 +254,21 @@ static int run(const char *op, char *detail, size_t detail_len) {
     if (strcmp(op, "signal_host") == 0) {
         /* Signal 0 to hhrf (the runner's parent): only the permission check. */
         return kill(getppid(), 0) == 0 ? 0 : errno;
+    }
+    if (strcmp(op, "abstract_unix") == 0) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (fd < 0) return errno;
+        struct sockaddr_un address;
+        memset(&address, 0, sizeof address);
+        address.sun_family = AF_UNIX;
+        size_t len = strlen(path);
+        if (len + 1 > sizeof address.sun_path) return ENAMETOOLONG;
+        memcpy(address.sun_path + 1, path, len); /* sun_path[0] == 0: the abstract namespace */
+        int result =
+            connect(fd, (struct sockaddr *)&address, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len));
+        int error = errno;
+        close(fd);
+        return result == 0 ? 0 : error;
     }
     if (strcmp(op, "whoami") == 0) {
         char file[4096];
