@@ -252,8 +252,14 @@ static int run(const char *op, char *detail, size_t detail_len) {
         return 0;
     }
     if (strcmp(op, "signal_host") == 0) {
-        /* Signal 0 to hhrf (the runner's parent): only the permission check. */
-        return kill(getppid(), 0) == 0 ? 0 : errno;
+        /* Signal 0 (only the permission check) to a process outside the call: the runner's
+         * parent, or, when the runner contains the call in a PID namespace (the parent is
+         * outside it and reads as 0), the namespace's init, PID 1, which runs unconfined. */
+        pid_t target = getppid();
+        if (target == 0) {
+            target = 1;
+        }
+        return kill(target, 0) == 0 ? 0 : errno;
     }
     if (strcmp(op, "abstract_unix") == 0) {
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
