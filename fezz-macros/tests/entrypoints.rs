@@ -2,6 +2,9 @@
 //! runner calls them. The library is the Rust conformance fixture
 //! (`conformance/fixtures/rust`), a real `cdylib` built with the macro.
 
+#[path = "../../abi/tests/common/workspace_build.rs"]
+mod workspace_build;
+
 use std::path::PathBuf;
 
 use fezz_abi::ffi::FEZZ_RESULT_REQUEST_INVALID;
@@ -12,22 +15,11 @@ use libloading::Library;
 
 /// `target/debug/libfezz_fixture_rust.so`, next to this test's `deps/` folder.
 fn fixture_path() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let path = dir.join(format!(
+    workspace_build::artifact(&format!(
         "{}fezz_fixture_rust{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
-    ));
-    assert!(
-        path.is_file(),
-        "{} is missing: build the workspace first with `cargo build --workspace` (what .ci/run does)",
-        path.display()
-    );
-    path
+    ))
 }
 
 struct Fixture {

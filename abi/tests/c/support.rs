@@ -3,9 +3,11 @@
 //! a test target of its own.
 #![allow(dead_code)] // each test target uses a different subset
 
+#[path = "../common/workspace_build.rs"]
+mod workspace_build;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::SystemTime;
 
 /// Warnings are errors in every C and C++ compile of the tests.
 pub const STRICT: [&str; 4] = ["-Wall", "-Wextra", "-Wpedantic", "-Werror"];
@@ -58,48 +60,10 @@ pub fn compiler(compiler: &str, std: &str) -> Command {
 }
 
 /// `target/debug/libfezz_abi.a` (or the release one, for a release test build): the static
-/// library C functions link, as `cargo build` leaves it.
-///
-/// Tests never run cargo themselves (cargo holds the build lock while they run), so the
-/// library must already be built: `.ci/run` runs `cargo build --workspace` before
-/// `cargo test`. Panics with that advice if the file is missing or older than a source file of
-/// the crate, so a stale library is never tested by mistake.
+/// library C functions link, built (or brought up to date) first by `cargo build --workspace`
+/// (`abi/tests/common/workspace_build.rs`), so a stale library is never tested.
 pub fn staticlib() -> PathBuf {
-    // The test binary is target/<profile>/deps/<name>-<hash>; the library sits in
-    // target/<profile>/.
-    let exe = std::env::current_exe().expect("the test binary has a path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binaries live in target/<profile>/deps");
-    let library = profile_dir.join("libfezz_abi.a");
-    let advice = "run `cargo build -p fezz-abi` (or `cargo build --workspace`, as .ci/run does \
-                  before `cargo test`) and test again";
-    let built = std::fs::metadata(&library)
-        .and_then(|metadata| metadata.modified())
-        .unwrap_or_else(|_| panic!("{} is missing: {advice}", library.display()));
-    // Any change to a source file makes cargo rebuild the library, so a library older than a
-    // source is stale. (Cargo.toml is not compared: cargo does not rebuild for a comment there.)
-    let sources = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
-        .expect("abi/src is readable")
-        .map(|entry| entry.expect("abi/src is readable").path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "rs"));
-    for source in sources {
-        if modified(&source) > built {
-            panic!(
-                "{} is older than {}: {advice}",
-                library.display(),
-                source.display()
-            );
-        }
-    }
-    library
-}
-
-fn modified(path: &Path) -> SystemTime {
-    std::fs::metadata(path)
-        .and_then(|metadata| metadata.modified())
-        .unwrap_or_else(|error| panic!("cannot stat {}: {error}", path.display()))
+    workspace_build::artifact("libfezz_abi.a")
 }
 
 /// A fenced block of spec/ABI.md: the first one of language `language` after the line that

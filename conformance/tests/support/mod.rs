@@ -2,7 +2,11 @@
 //! building them: `.ci/run` runs `cargo build --workspace` first), building the C and Zig
 //! fixtures and the broken C function from source, running the `fezz-conformance` binary, and
 //! starting hhrf on a free port.
+
 #![allow(dead_code)] // each test binary uses a different part
+
+#[path = "../../../abi/tests/common/workspace_build.rs"]
+mod workspace_build;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -27,15 +31,9 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// A built artifact in the target folder; panics with the command that builds it.
+/// A built artifact in the target folder, built first if needed.
 pub fn artifact(name: &str) -> PathBuf {
-    let path = target_dir().join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --workspace` before `cargo test` (the tests never run cargo themselves)",
-        path.display()
-    );
-    path
+    workspace_build::artifact(name)
 }
 
 /// The reference runner.

@@ -3,6 +3,9 @@
 //! reading its frames.
 #![allow(dead_code)] // each test file uses a different part
 
+#[path = "../../../abi/tests/common/workspace_build.rs"]
+mod workspace_build;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,15 +31,9 @@ pub fn target_dir() -> PathBuf {
         .to_owned()
 }
 
-/// The Rust conformance fixture, built by `cargo build --workspace`.
+/// The Rust conformance fixture, built first if needed (another package of the workspace).
 pub fn fixture() -> PathBuf {
-    let path = target_dir().join("libfezz_fixture_rust.so");
-    assert!(
-        path.is_file(),
-        "{} is missing: build the workspace first with `cargo build --workspace` (what .ci/run does)",
-        path.display()
-    );
-    path
+    workspace_build::artifact("libfezz_fixture_rust.so")
 }
 
 /// A misbehaving C library (`tests/c/misbehaving.c` with `-DMODE_<mode>`), compiled into a

@@ -2,10 +2,14 @@
 //! `hhrf` binary on 127.0.0.1 port 0, speaks raw HTTP/1.1 to it over a `TcpStream`, collects
 //! its log, and inspects `/proc` for processes it left behind.
 //!
-//! The binaries and libraries come from the build (`target/debug`); a missing one fails the
-//! test with a message saying to run `cargo build --workspace`. Nothing here runs cargo.
+//! The binaries and libraries come from the build (`target/debug`); the first test that needs
+//! one runs `cargo build --workspace` (a no-op when everything is fresh), so `cargo test` works
+//! on a fresh clone.
 
 #![allow(dead_code)]
+
+#[path = "../../../abi/tests/common/workspace_build.rs"]
+mod workspace_build;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -23,15 +27,10 @@ pub fn build_dir() -> PathBuf {
         .to_owned()
 }
 
-/// A build output that must exist.
+/// A build output of the workspace (`fezz-runner`, a fixture library), built first if needed
+/// (`abi/tests/common/workspace_build.rs`).
 pub fn built(name: &str) -> PathBuf {
-    let path = build_dir().join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --workspace` before `cargo test -p hhrf`",
-        path.display()
-    );
-    path
+    workspace_build::artifact(name)
 }
 
 /// The reference runner.
