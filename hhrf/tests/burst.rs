@@ -7,7 +7,7 @@
 //! percentile, worst) and hhrf's peak and final descriptors, children, threads and RSS; hhrf
 //! must still serve afterwards and leave no child and no process of the function behind.
 //!
-//! Run: `cargo build --workspace && cargo test -p hhrf --test burst -- --nocapture`.
+//! Run: `cargo test -p hhrf --test burst -- --nocapture`.
 
 mod faulty;
 mod support;

@@ -20,7 +20,7 @@
 //! starts carries a marker from its manifest's `env`; the test finds survivors by it in
 //! `/proc/*/environ` and kills them, pass or fail.
 //!
-//! Run: `cargo build --workspace && cargo test -p hhrf --test soak -- --nocapture`.
+//! Run: `cargo test -p hhrf --test soak -- --nocapture`.
 
 mod faulty;
 mod support;
