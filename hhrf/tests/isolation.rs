@@ -511,3 +511,59 @@ fn the_memory_budget_holds_under_256_concurrent_8_mib_answers() {
     // The budget bounds the buffers; the rest of hhrf (code, threads, hyper) stays small.
     assert!(peak_rss < BUDGET + (64 << 20), "peak RSS {peak_rss}");
 }
+
+/// The soft and hard `Max open files` of `pid`, from `/proc/PID/limits`.
+fn open_files_limit(pid: i32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    (fields[3].to_owned(), fields[4].to_owned())
+}
+
+#[test]
+fn the_soft_descriptor_limit_is_raised_to_the_hard_one() {
+    let root = Root::new();
+    root.add_fixture(5_000);
+    let mut command = Command::new("sh");
+    command.args([
+        "-c",
+        r#"ulimit -Sn 256 && exec "$0" "$@""#,
+        env!("CARGO_BIN_EXE_hhrf"),
+    ]);
+    let hhrf = Hhrf::start_command(command, &root, &[]);
+    let (soft, hard) = open_files_limit(hhrf.pid());
+    assert_ne!(soft, "256");
+    assert_eq!(soft, hard);
+}
+
+/// The backlog of the socket listening on `port`: `ss` shows it as the Send-Q of a LISTEN
+/// socket.
+fn listen_backlog(port: u16) -> u32 {
+    let output = Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .expect("ss runs (iproute2)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    fields[2]
+        .parse()
+        .unwrap_or_else(|_| panic!("ss printed {text:?}"))
+}
+
+#[test]
+fn the_listen_backlog_is_configurable_and_capped_by_somaxconn() {
+    let root = Root::new();
+    root.add_fixture(5_000);
+    let hhrf = start_with(&root, &["--backlog", "37"]);
+    assert_eq!(listen_backlog(hhrf.addr.port()), 37);
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let default = start_with(&root, &[]);
+    assert_eq!(listen_backlog(default.addr.port()), 1024.min(somaxconn));
+}
