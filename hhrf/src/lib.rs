@@ -45,6 +45,7 @@
 
 pub mod admission;
 pub mod boundary;
+pub mod check;
 pub mod client_io;
 pub mod config;
 pub mod containment;

@@ -366,6 +366,29 @@ impl Runner {
                 ),
             ));
         }
+        self.run(function, Some(payload), deadline).await
+    }
+
+    /// Starts the runner on the function's library exactly as a call would (environment,
+    /// limits, sandbox, user) but sends no request: its stdin is closed at once. A runner that
+    /// loads the library and finds the entry points of ABI version 2 exits 0 on that end of
+    /// input (`spec/RUNNER.md`, "Startup"); any other ending says what is wrong. Used by
+    /// `hhrf check`.
+    pub async fn load_check(
+        &self,
+        function: &Function,
+        deadline: Instant,
+    ) -> io::Result<RunOutput> {
+        self.run(function, None, deadline).await
+    }
+
+    /// One run of the runner: `payload` framed as a request on stdin, or nothing.
+    async fn run(
+        &self,
+        function: &Function,
+        payload: Option<&[u8]>,
+        deadline: Instant,
+    ) -> io::Result<RunOutput> {
         let (mut process, exchange) = self.spawn(function, payload)?;
         let mut output = CallOutput::default();
         let finished = tokio::time::timeout_at(deadline, async {
@@ -411,7 +434,7 @@ impl Runner {
     fn spawn<'p>(
         &self,
         function: &Function,
-        payload: &'p [u8],
+        payload: Option<&'p [u8]>,
     ) -> io::Result<(RunnerProcess, Exchange<'p>)> {
         let mut command = Command::new(&self.program);
         command
@@ -453,8 +476,8 @@ impl Runner {
         };
         // On an error here the guard kills the group and the waiter reaps it.
         let exchange = Exchange {
-            header: frame_header(FrameKind::Request, payload.len()),
-            payload,
+            frame: payload
+                .map(|payload| (frame_header(FrameKind::Request, payload.len()), payload)),
             stdin: stdin
                 .map(tokio::process::ChildStdin::from_std)
                 .transpose()?,
@@ -525,8 +548,8 @@ struct CallOutput {
 
 /// The three pipes of one call: the request frame goes in, stdout and stderr come out.
 struct Exchange<'p> {
-    header: [u8; FRAME_HEADER_BYTES],
-    payload: &'p [u8],
+    /// The request frame's header and payload; `None` sends nothing (stdin is just closed).
+    frame: Option<([u8; FRAME_HEADER_BYTES], &'p [u8])>,
     stdin: Option<tokio::process::ChildStdin>,
     stdout: Option<tokio::process::ChildStdout>,
     stderr: Option<tokio::process::ChildStderr>,
@@ -537,14 +560,13 @@ impl Exchange<'_> {
     /// limit the group is killed) and stderr (the tail) to their ends.
     async fn run(self, output: &mut CallOutput, guard: &GroupGuard) {
         let Exchange {
-            header,
-            payload,
+            frame,
             stdin,
             stdout,
             stderr,
         } = self;
         let write = async {
-            if let Some(mut stdin) = stdin {
+            if let (Some(mut stdin), Some((header, payload))) = (stdin, frame) {
                 // A runner that exits without reading makes this fail (EPIPE); its exit
                 // status tells the story.
                 if stdin.write_all(&header).await.is_ok() {
