@@ -99,7 +99,7 @@ fn not_found(id: i64) -> ApiError {
 pub fn json_response(status: u16, value: &impl Serialize) -> Response {
     let mut text = serde_json::to_string_pretty(value).expect("these values always serialize");
     text.push('\n');
-    Response::json(status, text)
+    Response::json_text(status, text)
 }
 
 /// What each endpoint does, for the index: (method, path pattern, description). A test checks
