@@ -9,7 +9,7 @@
 //! helpers ([`Response::ok`], [`Response::not_found`], [`Response::is_success`], ...) and
 //! checked construction ([`Response::try_new`], [`Response::try_with_header`],
 //! [`Response::validate`]) for values the encoder would refuse. JSON bodies through serde are
-//! behind the `json` feature ([`crate::json`]).
+//! behind the `json` feature (module `json`).
 
 use crate::error::EncodeError;
 use crate::validate::{self, Violation};

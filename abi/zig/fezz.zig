@@ -403,23 +403,41 @@ pub fn encodeError(code: []const u8, message: []const u8) Error!Buffer {
 
 /// The type of a function's handler: the request, and an allocator whose memory is released
 /// after the call (an arena), so a handler may allocate without freeing. An error fails the
-/// call: the runner reports `function-failed` with the error's name, and the host answers 500.
+/// call with the `fezz-error` `handler-error` whose message is the error's name (the runner
+/// exits `function-failed`, logs `handler-error: <name>`, and the host answers 500).
 pub const Handler = fn (allocator: std.mem.Allocator, request: Request) anyerror!Response;
 
 /// The body of `fezz_handle_v2` for `handler`: decode, call with a per-call arena, encode.
-/// `exportHandler` exports it; call it directly to test a handler on encoded bytes.
+/// A response that cannot be encoded (a body past 8 MiB) is replaced by a 500 JSON response
+/// carrying the error `response-invalid`, as `#[fezz_function]` does in Rust. `exportHandler`
+/// exports this; call it directly to test a handler on encoded bytes.
 pub fn handleEncoded(comptime handler: Handler, encoded: []const u8, out: *c.FezzBuffer) c.FezzResult {
     const request = Request.decode(encoded) catch |err| return resultCode(err);
     defer request.deinit();
     var arena = std.heap.ArenaAllocator.init(std.heap.c_allocator);
     defer arena.deinit();
     var response = handler(arena.allocator(), request) catch |err| {
-        return fail(out, "function-failed", @errorName(err));
+        return fail(out, "handler-error", @errorName(err));
     };
     defer response.deinit();
-    const buffer = response.encode() catch |err| {
-        return fail(out, "response-invalid", @errorName(err));
+    const buffer = response.encode() catch |err| return substitute(out, err);
+    out.* = buffer.raw;
+    return c.FEZZ_RESULT_OK;
+}
+
+/// A 500 answer for a response that could not be encoded because of `err`.
+fn substitute(out: *c.FezzBuffer, err: Error) c.FezzResult {
+    const message = switch (err) {
+        Error.TooLarge => "the response could not be encoded: a size is past a limit (TooLarge)",
+        else => "the response could not be encoded",
     };
+    var fallback = Response.init(std.heap.c_allocator, 500) catch return fail(out, "response-invalid", message);
+    defer fallback.deinit();
+    fallback.addHeader("content-type", "application/json") catch return fail(out, "response-invalid", message);
+    fallback.print("{{\"error\":{{\"code\":\"response-invalid\",\"message\":\"{s}\"}}}}", .{message}) catch
+        return fail(out, "response-invalid", message);
+    fallback.setError("response-invalid", message) catch return fail(out, "response-invalid", message);
+    const buffer = fallback.encode() catch return fail(out, "response-invalid", message);
     out.* = buffer.raw;
     return c.FEZZ_RESULT_OK;
 }

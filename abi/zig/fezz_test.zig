@@ -364,11 +364,52 @@ test "handleEncoded: a response, a handler's error, invalid bytes" {
     try testing.expectEqual(fezz.c.FEZZ_RESULT_FUNCTION_FAILED, fezz.handleEncoded(echo, bare.list.items, &out));
     const failure = fezz.Buffer{ .raw = out };
     defer failure.deinit();
-    const expected_error = try fezz.encodeError("function-failed", "OnlyPost");
+    const expected_error = try fezz.encodeError("handler-error", "OnlyPost");
     defer expected_error.deinit();
     try testing.expectEqualSlices(u8, expected_error.slice(), failure.slice());
 
     out = std.mem.zeroes(fezz.c.FezzBuffer);
     try testing.expectEqual(fezz.c.FEZZ_RESULT_REQUEST_INVALID, fezz.handleEncoded(echo, "\xff", &out));
     try testing.expectEqual(@as(usize, 0), out.len);
+}
+
+fn huge(allocator: std.mem.Allocator, request: fezz.Request) !fezz.Response {
+    _ = request;
+    var response = try fezz.Response.init(allocator, 200);
+    errdefer response.deinit();
+    try response.addHeader("x-kept", "no");
+    const body = try allocator.alloc(u8, 8 * 1024 * 1024 + 1);
+    @memset(body, 'x');
+    try response.setBody(body);
+    return response;
+}
+
+test "handleEncoded: a response past the limits becomes a 500 reporting response-invalid" {
+    var cbor: Cbor = .{};
+    defer cbor.deinit();
+    try bareRequest(&cbor, null);
+    var out = std.mem.zeroes(fezz.c.FezzBuffer);
+    try testing.expectEqual(fezz.c.FEZZ_RESULT_OK, fezz.handleEncoded(huge, cbor.list.items, &out));
+    const answer = fezz.Buffer{ .raw = out };
+    defer answer.deinit();
+
+    const message = "the response could not be encoded: a size is past a limit (TooLarge)";
+    var expected: Cbor = .{};
+    defer expected.deinit();
+    try expected.map(5);
+    try expected.uint(0);
+    try expected.uint(2);
+    try expected.uint(1);
+    try expected.uint(500);
+    try expected.uint(2);
+    try expected.headers(&.{.{ .name = "content-type", .value = "application/json" }});
+    try expected.uint(3);
+    try expected.byteString("{\"error\":{\"code\":\"response-invalid\",\"message\":\"" ++ message ++ "\"}}");
+    try expected.uint(4);
+    try expected.map(2);
+    try expected.uint(0);
+    try expected.text("response-invalid");
+    try expected.uint(1);
+    try expected.text(message);
+    try testing.expectEqualSlices(u8, expected.list.items, answer.slice());
 }
