@@ -257,7 +257,8 @@ impl Response {
         Response::new(204)
     }
 
-    /// A redirect: `status` (301, 302, 303, 307 or 308) with a `location` header and no body.
+    /// A redirect: `status` (meant for 301, 302, 303, 307 or 308; unchecked) with a `location`
+    /// header and no body.
     ///
     /// ```
     /// # use fezz_abi::Response;

@@ -1,6 +1,6 @@
 //! Query strings: the `name=value&...` pairs after `?`, percent-decoded.
 //!
-//! [`Request::query`](crate::Request::query) carries the query raw, as received. This module
+//! The `query` field of [`Request`] carries the query raw, as received. This module
 //! reads it the way an HTML form submission or a browser's `URLSearchParams` writes it (the
 //! `application/x-www-form-urlencoded` parser of the WHATWG URL standard):
 //!
@@ -12,8 +12,8 @@
 //!
 //! `+` as a space is what forms send (`q=a+b` means `a b`); a literal `+` arrives as `%2B`.
 //! Path segments are different (there `+` is a `+`): use [`percent_decode`] for them.
-//! Repeated names are kept in order; [`Request::query`](crate::Request::query) gives the
-//! first, [`Request::query_pairs`](crate::Request::query_pairs) all of them.
+//! Repeated names are kept in order; the method `Request::query(name)` gives the first,
+//! [`Request::query_pairs`] all of them.
 
 use std::borrow::Cow;
 
