@@ -39,6 +39,14 @@ use crate::message::{Request, Response, WireError};
 
 /// Why [`Request::json`] could not read the body. [`JsonBodyError::status`] is the status to
 /// answer (415 or 400), [`JsonBodyError::code`] a stable kebab-case name for an error body.
+///
+/// ```
+/// use fezz_abi::json::JsonBodyError;
+/// use fezz_abi::{Header, Request};
+/// let mut request = Request::new("POST", "/");
+/// request.headers.push(Header::new("content-type", "application/json"));
+/// assert!(matches!(request.json::<u8>(), Err(JsonBodyError::Empty)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum JsonBodyError {
     /// The `content-type` is missing or not JSON (`application/json` or

@@ -91,6 +91,12 @@ fn hex(digit: u8) -> Option<u8> {
 
 /// The decoded `(name, value)` pairs of a raw query, in order (see the module docs for the
 /// rules). Made by [`Request::query_pairs`] or [`QueryPairs::new`].
+///
+/// ```
+/// use fezz_abi::query::QueryPairs;
+/// let names: Vec<_> = QueryPairs::new("a=1&b=2&a=3").map(|(name, _)| name).collect();
+/// assert_eq!(names, ["a", "b", "a"]);
+/// ```
 #[derive(Debug, Clone)]
 pub struct QueryPairs<'a> {
     pieces: std::str::Split<'a, char>,

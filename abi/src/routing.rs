@@ -59,10 +59,28 @@ use crate::query::percent_decode;
 
 /// The handler type for [`Router::handle`]: a plain function from the request and the path's
 /// parameters to a response. (Closures that capture nothing coerce to it.)
+///
+/// ```
+/// use fezz_abi::routing::{Handler, Params};
+/// use fezz_abi::{Request, Response};
+///
+/// fn health(_: &Request, _: &Params<'_>) -> Response {
+///     Response::text(200, "ok")
+/// }
+/// let handlers: [Handler; 2] = [health, |_, _| Response::no_content()];
+/// assert_eq!(handlers[1](&Request::new("GET", "/"), &Params::default()).status, 204);
+/// ```
 pub type Handler = fn(&Request, &Params<'_>) -> Response;
 
 /// A route that cannot be added: the pattern or method is malformed, or it conflicts with a
 /// route already in the router.
+///
+/// ```
+/// use fezz_abi::routing::{RouteError, Router};
+/// let error = Router::new().try_route("GET", "/a/.../b", ()).unwrap_err();
+/// assert!(matches!(error, RouteError::Pattern { .. }));
+/// assert_eq!(error.to_string(), "route pattern \"/a/.../b\": `...` is not the last segment");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError {
     /// The pattern breaks the syntax (see the module docs); the message says where.
@@ -225,6 +243,13 @@ fn is_token(method: &str) -> bool {
 
 /// The parameters of a matched pattern: `:name` values (raw, as in the path) and, for a
 /// pattern ending in `...`, the rest of the path.
+///
+/// ```
+/// # use fezz_abi::routing::Router;
+/// let router = Router::new().get("/:user/files/...", ());
+/// let params = router.find("GET", "/ada/files/a/b").unwrap().params;
+/// assert_eq!((params.get("user"), params.rest()), (Some("ada"), Some("/a/b")));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params<'a> {
     pairs: Vec<(&'a str, &'a str)>,
@@ -287,6 +312,13 @@ impl<'a> Params<'a> {
 }
 
 /// A route that serves the request: its value, the path's parameters and the pattern.
+///
+/// ```
+/// # use fezz_abi::routing::Router;
+/// let router = Router::new().get("/users/:id", "user");
+/// let found = router.find("GET", "/users/42").unwrap();
+/// assert_eq!((*found.value, found.pattern, found.params.get("id")), ("user", "/users/:id", Some("42")));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found<'a, T> {
     /// The value the route was added with.
@@ -298,6 +330,13 @@ pub struct Found<'a, T> {
 }
 
 /// Why no route serves a request.
+///
+/// ```
+/// # use fezz_abi::routing::{Miss, Router};
+/// let router = Router::new().get("/a", ());
+/// assert_eq!(router.find("GET", "/b").unwrap_err(), Miss::NotFound);
+/// assert!(matches!(router.find("PUT", "/a"), Err(Miss::MethodNotAllowed { .. })));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Miss<'a> {
     /// No pattern matches the path: 404.
@@ -391,6 +430,15 @@ fn method_fit(route: Option<&str>, method: &str) -> Option<u8> {
 
 /// Routes from method and path pattern to values of type `T` (see the module docs). Build it
 /// once per call, or once per process in a `static` `LazyLock` (a warm runner then reuses it).
+///
+/// ```
+/// use std::sync::LazyLock;
+/// use fezz_abi::routing::Router;
+///
+/// static ROUTER: LazyLock<Router<&'static str>> =
+///     LazyLock::new(|| Router::new().get("/", "index").post("/items", "create"));
+/// assert_eq!(*ROUTER.find("POST", "/items").unwrap().value, "create");
+/// ```
 #[derive(Debug, Clone)]
 pub struct Router<T> {
     routes: Vec<Route<T>>,
