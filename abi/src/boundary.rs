@@ -97,7 +97,7 @@ pub fn panic_response(message: &str) -> Response {
 /// A 500 JSON response reporting `error`, with `error` attached.
 pub fn error_response(error: WireError) -> Response {
     let body = serde_json::json!({ "error": { "code": error.code, "message": error.message } });
-    let mut response = Response::json(500, body.to_string());
+    let mut response = Response::json_text(500, body.to_string());
     response.error = Some(error);
     response
 }

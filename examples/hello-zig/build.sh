@@ -1,7 +1,7 @@
 #!/bin/sh
-# Builds libhello_zig.so next to fezz.json from hello.zig, spec/fezz.h (through
-# `zig translate-c`, not @cImport) and the codec static library (libfezz_abi.a from
-# `cargo build -p fezz-abi`).
+# Builds libhello_zig.so next to fezz.json from hello.zig with `zig build` (build.zig): the fezz
+# Zig module (abi/zig, which imports spec/fezz.h itself: no translate-c) and the codec static
+# library (libfezz_abi.a from `cargo build -p fezz-abi`).
 #
 #   examples/hello-zig/build.sh [DEPLOY_DIR]
 #
@@ -10,6 +10,7 @@
 # Environment: FEZZ_ZIG, the zig command (default `python3 -m ziglang`, from
 # `pip install ziglang==0.15.2`); FEZZ_ABI_LIB, the path of libfezz_abi.a (default: the newer of
 # $CARGO_TARGET_DIR/debug and /release, CARGO_TARGET_DIR defaulting to the repository's target/).
+# Zig's cache for this build is $CARGO_TARGET_DIR/zig-cache/hello-zig.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -35,15 +36,17 @@ if [ -z "$abi_lib" ] || [ ! -f "$abi_lib" ]; then
     exit 1
 fi
 
+# zig runs in this folder: make both paths absolute.
+abi_lib=$(cd "$(dirname "$abi_lib")" && pwd)/$(basename "$abi_lib")
+mkdir -p "$target"
+target=$(cd "$target" && pwd)
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # shellcheck disable=SC2086 # $zig may be a command with arguments
-$zig translate-c -lc "$root/spec/fezz.h" > "$work/fezz.zig"
-# -lunwind: the Rust static library needs an unwinder, and zig links no libgcc_s by itself.
-# shellcheck disable=SC2086
-(cd "$work" && $zig build-lib -dynamic -O ReleaseSafe -lc -lunwind \
-    --dep fezz -Mroot="$here/hello.zig" -Mfezz="$work/fezz.zig" "$abi_lib" \
-    --name hello_zig -femit-bin="$out_dir/.libhello_zig.so.tmp.$$")
+(cd "$here" && $zig build -Doptimize=ReleaseSafe -Dabi-lib="$abi_lib" \
+    --cache-dir "$target/zig-cache/hello-zig" --prefix "$work/out")
+cp "$work/out/lib/libhello_zig.so" "$out_dir/.libhello_zig.so.tmp.$$"
 # A new name, then a rename: a runner loading the old library never sees a half-written one.
 mv -f "$out_dir/.libhello_zig.so.tmp.$$" "$out_dir/libhello_zig.so"
 echo "build.sh: built $out_dir/libhello_zig.so" >&2

@@ -10,8 +10,8 @@ pub enum ApiError {
     NotFound(String),
     /// 405: the path exists but not with this method; `allow` goes in the `Allow` header.
     MethodNotAllowed {
-        /// The methods the path accepts.
-        allow: &'static [&'static str],
+        /// The methods the path accepts, as the `Allow` header lists them (`GET, HEAD`).
+        allow: String,
     },
     /// 415: a body-carrying method without `content-type: application/json`.
     UnsupportedMediaType {
@@ -68,7 +68,7 @@ impl ApiError {
             | ApiError::InvalidTodo(message)
             | ApiError::InvalidQuery(message) => message.clone(),
             ApiError::MethodNotAllowed { allow } => {
-                format!("method not allowed here; use {}", allow.join(", "))
+                format!("method not allowed here; use {allow}")
             }
             ApiError::UnsupportedMediaType { received: None } => {
                 "the body must be JSON: send content-type: application/json".to_owned()
@@ -88,10 +88,10 @@ impl ApiError {
         if !request_id.is_empty() {
             error["request_id"] = request_id.into();
         }
-        let mut response = crate::api::json_response(self.status(), &json!({ "error": error }));
+        let mut response = Response::json_pretty(self.status(), &json!({ "error": error }));
         match &self {
             ApiError::MethodNotAllowed { allow } => {
-                response = response.with_header("allow", allow.join(", "));
+                response = response.with_header("allow", allow.as_str());
             }
             ApiError::Storage(_) => {
                 response.error = Some(WireError::new(self.code(), self.message()));
@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn method_not_allowed_sends_allow() {
         let response = ApiError::MethodNotAllowed {
-            allow: &["GET", "POST"],
+            allow: "GET, POST".to_owned(),
         }
         .into_response("");
         assert_eq!(response.status, 405);

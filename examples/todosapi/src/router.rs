@@ -2,6 +2,12 @@
 //!
 //! The function sees the same path whether it is called as `/rpc/todos@latest/<rest>` (path
 //! `/<rest>`) or through a manifest route mounted at the server root, so one table serves both.
+//! Matching, `HEAD` for `GET` and the `Allow` list are `fezz_abi::routing`'s; this module adds
+//! the todo ids (positive decimal integers, or the path is a 404).
+
+use std::sync::LazyLock;
+
+use fezz_abi::routing::{Miss, Router};
 
 use crate::error::ApiError;
 
@@ -34,73 +40,90 @@ impl Route {
     }
 }
 
-/// One path pattern of the function: `"/todos/:id"` style, with the methods it accepts.
-#[derive(Debug, Clone, Copy)]
-pub struct Endpoint {
-    /// The pattern as documented.
-    pub path: &'static str,
-    /// The methods accepted, as sent in `Allow` (`HEAD` is served wherever `GET` is).
-    pub allow: &'static [&'static str],
+/// Which endpoint a route serves, before its `:id` is parsed: the value the
+/// [`fezz_abi::routing::Router`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Index,
+    Hello,
+    List,
+    Create,
+    Get,
+    Replace,
+    Patch,
+    Delete,
 }
 
-/// The endpoints in the order the index lists them.
-pub const ENDPOINTS: [Endpoint; 4] = [
-    Endpoint {
-        path: "/",
-        allow: &["GET", "HEAD"],
-    },
-    Endpoint {
-        path: "/hello",
-        allow: &["GET", "HEAD"],
-    },
-    Endpoint {
-        path: "/todos",
-        allow: &["GET", "HEAD", "POST"],
-    },
-    Endpoint {
-        path: "/todos/:id",
-        allow: &["GET", "HEAD", "PUT", "PATCH", "DELETE"],
-    },
+/// Every route of the function as (method, pattern), in the order the router gets them: the
+/// order of each path's `Allow` header (`HEAD` follows `GET`). The index documents exactly
+/// these (a test in `api` checks it).
+pub const ROUTES: [(&str, &str); 8] = [
+    ("GET", "/"),
+    ("GET", "/hello"),
+    ("GET", "/todos"),
+    ("POST", "/todos"),
+    ("GET", "/todos/:id"),
+    ("PUT", "/todos/:id"),
+    ("PATCH", "/todos/:id"),
+    ("DELETE", "/todos/:id"),
 ];
 
+const ENDPOINTS: [Endpoint; 8] = [
+    Endpoint::Index,
+    Endpoint::Hello,
+    Endpoint::List,
+    Endpoint::Create,
+    Endpoint::Get,
+    Endpoint::Replace,
+    Endpoint::Patch,
+    Endpoint::Delete,
+];
+
+/// The router, built once per process: in today's fresh runner that is once per call; a warm
+/// runner would reuse it.
+static ROUTER: LazyLock<Router<Endpoint>> = LazyLock::new(|| {
+    ROUTES
+        .iter()
+        .zip(ENDPOINTS)
+        .fold(Router::new(), |router, (&(method, pattern), endpoint)| {
+            router.route(method, pattern, endpoint)
+        })
+});
+
 /// Resolves `method` and `path` (the path without its query) to a [`Route`]: unknown paths
-/// and malformed ids are [`ApiError::NotFound`], a known path with the wrong method is
-/// [`ApiError::MethodNotAllowed`].
+/// and malformed ids are [`ApiError::NotFound`] (whatever the method: `/todos/abc` names no
+/// resource), a known path with the wrong method is [`ApiError::MethodNotAllowed`].
 pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
     // hhrf sends the query separately, but a caller building a Request by hand may not.
     let path = path.split_once('?').map_or(path, |(path, _)| path);
-    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
-    // HEAD is GET without a body; the HTTP server drops the body.
-    let method = if method == "HEAD" { "GET" } else { method };
-    let (endpoint, route) = match segments.as_slice() {
-        [""] => (&ENDPOINTS[0], (method == "GET").then_some(Route::Index)),
-        ["hello"] => (&ENDPOINTS[1], (method == "GET").then_some(Route::Hello)),
-        ["todos"] => (
-            &ENDPOINTS[2],
-            match method {
-                "GET" => Some(Route::List),
-                "POST" => Some(Route::Create),
-                _ => None,
-            },
-        ),
-        ["todos", id] => {
-            let id = parse_id(id).ok_or_else(|| ApiError::NotFound(format!("no todo {id:?}")))?;
-            (
-                &ENDPOINTS[3],
-                match method {
-                    "GET" => Some(Route::Get(id)),
-                    "PUT" => Some(Route::Replace(id)),
-                    "PATCH" => Some(Route::Patch(id)),
-                    "DELETE" => Some(Route::Delete(id)),
-                    _ => None,
-                },
-            )
+    let found = match ROUTER.find(method, path) {
+        Ok(found) => found,
+        Err(Miss::NotFound) => return Err(ApiError::NotFound(format!("no such path: {path}"))),
+        Err(miss @ Miss::MethodNotAllowed { .. }) => {
+            if let Miss::MethodNotAllowed { params, .. } = &miss {
+                params.get("id").map(todo_id).transpose()?;
+            }
+            return Err(ApiError::MethodNotAllowed {
+                allow: miss.allow_header().unwrap_or_default(),
+            });
         }
-        _ => return Err(ApiError::NotFound(format!("no such path: {path}"))),
     };
-    route.ok_or(ApiError::MethodNotAllowed {
-        allow: endpoint.allow,
+    let id = || todo_id(found.params.get("id").unwrap_or_default());
+    Ok(match found.value {
+        Endpoint::Index => Route::Index,
+        Endpoint::Hello => Route::Hello,
+        Endpoint::List => Route::List,
+        Endpoint::Create => Route::Create,
+        Endpoint::Get => Route::Get(id()?),
+        Endpoint::Replace => Route::Replace(id()?),
+        Endpoint::Patch => Route::Patch(id()?),
+        Endpoint::Delete => Route::Delete(id()?),
     })
+}
+
+/// The id of `/todos/:id`: a 404 unless it is canonical.
+fn todo_id(text: &str) -> Result<i64, ApiError> {
+    parse_id(text).ok_or_else(|| ApiError::NotFound(format!("no todo {text:?}")))
 }
 
 /// A todo id: a positive decimal integer that fits in an `i64`, no sign, no leading zeros.
@@ -155,7 +178,7 @@ mod tests {
     #[test]
     fn wrong_methods_name_the_allowed_ones() {
         let allow = |method, path| match resolve(method, path) {
-            Err(ApiError::MethodNotAllowed { allow }) => allow.join(", "),
+            Err(ApiError::MethodNotAllowed { allow }) => allow,
             other => panic!("{method} {path}: {other:?}"),
         };
         assert_eq!(allow("POST", "/"), "GET, HEAD");
@@ -164,6 +187,11 @@ mod tests {
         assert_eq!(allow("POST", "/todos/1"), "GET, HEAD, PUT, PATCH, DELETE");
         // Methods are case-sensitive, as in HTTP.
         assert_eq!(allow("get", "/todos"), "GET, HEAD, POST");
+        // A malformed id names no todo, whatever the method.
+        assert!(matches!(
+            resolve("POST", "/todos/abc"),
+            Err(ApiError::NotFound(_))
+        ));
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub fn sample_requests() -> Vec<(&'static str, Request)> {
 
 /// Responses covering every field.
 pub fn sample_responses() -> Vec<(&'static str, Response)> {
-    let mut with_error = Response::json(500, r#"{"error":"boom"}"#);
+    let mut with_error = Response::json_text(500, r#"{"error":"boom"}"#);
     with_error.error = Some(WireError::new("panic", "fixture panic"));
     vec![
         ("no-content", Response::new(204)),
