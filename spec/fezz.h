@@ -15,6 +15,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * FEZZ_EXPORT marks the three symbols below as exported from the shared library, so that they
+ * stay in its dynamic symbol table when the library is compiled with -fvisibility=hidden (the
+ * attribute on these declarations carries over to the library's definitions). Define
+ * FEZZ_EXPORT before including this header to override it.
+ */
+#ifndef FEZZ_EXPORT
+#if defined(_WIN32) || defined(__CYGWIN__)
+#define FEZZ_EXPORT __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define FEZZ_EXPORT __attribute__((visibility("default")))
+#else
+#define FEZZ_EXPORT
+#endif
+#endif // FEZZ_EXPORT
+
 struct FezzBuffer;
 
 #ifdef __cplusplus
@@ -32,7 +48,7 @@ extern "C" {
  * returns less than 2. A library that returns N >= 2 exports fezz_handle_vK and fezz_free_vK
  * for every K from 2 to N.
  */
-uint32_t fezz_abi_version(void);
+FEZZ_EXPORT uint32_t fezz_abi_version(void);
 
 /**
  * Handles one call. Reads the `request_len` bytes of one encoded fezz-request at `request`
@@ -42,14 +58,15 @@ uint32_t fezz_abi_version(void);
  * `*response` before the call and releases whatever it holds with fezz_free_v2, exactly once.
  * Must not unwind (no C++ exception or Rust panic may leave it).
  */
-int32_t fezz_handle_v2(const uint8_t *request, size_t request_len, struct FezzBuffer *response);
+FEZZ_EXPORT int32_t fezz_handle_v2(const uint8_t *request, size_t request_len,
+                                   struct FezzBuffer *response);
 
 /**
  * Releases a buffer that this library's fezz_handle_v2 wrote, exactly once. Must accept an
  * all-zero buffer and do nothing. A library built on the codec API implements it as
  * `fezz_buffer_free(response)`.
  */
-void fezz_free_v2(struct FezzBuffer response);
+FEZZ_EXPORT void fezz_free_v2(struct FezzBuffer response);
 
 #ifdef __cplusplus
 } // extern "C"
@@ -63,8 +80,76 @@ void fezz_free_v2(struct FezzBuffer response);
 #define FEZZ_ABI_VERSION 2
 
 /**
- * A decoded request (opaque). Made by `fezz_request_decode`, released by `fezz_request_free`.
- * It owns copies of everything it holds, so it does not borrow the bytes it was decoded from.
+ * Largest encoded message (a frame payload) in bytes: 16 MiB.
+ */
+#define FEZZ_MAX_MESSAGE_BYTES ((16 * 1024) * 1024)
+
+/**
+ * Largest request or response body in bytes: 8 MiB.
+ */
+#define FEZZ_MAX_BODY_BYTES ((8 * 1024) * 1024)
+
+/**
+ * Most header fields in one request or response.
+ */
+#define FEZZ_MAX_HEADER_COUNT 256
+
+/**
+ * Longest header name in bytes.
+ */
+#define FEZZ_MAX_HEADER_NAME_BYTES 256
+
+/**
+ * Longest header value in bytes: 16 KiB.
+ */
+#define FEZZ_MAX_HEADER_VALUE_BYTES (16 * 1024)
+
+/**
+ * Longest text field other than header names (method, path, query, context fields, error
+ * code and message) in bytes: 16 KiB.
+ */
+#define FEZZ_MAX_TEXT_BYTES (16 * 1024)
+
+/**
+ * Deepest nesting of arrays and maps, counting the message's own map as level 1.
+ */
+#define FEZZ_MAX_NESTING_DEPTH 16
+
+/**
+ * Most entries in any one map, unknown keys included.
+ */
+#define FEZZ_MAX_MAP_ENTRIES 64
+
+/**
+ * Most chunks in one indefinite-length byte or text string.
+ */
+#define FEZZ_MAX_STRING_CHUNKS 4096
+
+/**
+ * Bytes in a frame header (magic, kind, reserved byte, length).
+ */
+#define FEZZ_FRAME_HEADER_BYTES 8
+
+/**
+ * Most bytes of a runner's stderr that a host keeps for its log per call: 64 KiB.
+ */
+#define FEZZ_MAX_STDERR_BYTES (64 * 1024)
+
+/**
+ * A decoder given `n` bytes never has more than `DECODE_ALLOCATION_FACTOR * n +
+ * DECODE_ALLOCATION_SLACK` bytes allocated at once.
+ */
+#define FEZZ_DECODE_ALLOCATION_FACTOR 2
+
+/**
+ * See [`DECODE_ALLOCATION_FACTOR`]: the constant part of the decoder's allocation bound, 64 KiB.
+ */
+#define FEZZ_DECODE_ALLOCATION_SLACK (64 * 1024)
+
+/**
+ * A request (opaque). Made by `fezz_request_decode` or `fezz_request_new`, released by
+ * `fezz_request_free`. It owns copies of everything it holds, so it does not borrow the bytes
+ * it was decoded from.
  */
 typedef struct FezzRequest FezzRequest;
 
@@ -196,6 +281,11 @@ typedef void (*FezzFreeV2Fn)(struct FezzBuffer response);
  */
 #define FEZZ_RESULT_OUT_OF_RANGE 7
 
+/**
+ * The bytes are not a valid `fezz-response` (`fezz_response_decode`, `fezz_invoke_v2`).
+ */
+#define FEZZ_RESULT_RESPONSE_INVALID 8
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -212,11 +302,12 @@ extern "C" {
 FezzResult fezz_request_decode(const uint8_t *data, size_t len, struct FezzRequest **out);
 
 /**
- * Releases a request from `fezz_request_decode`, and with it every view read from it. NULL is
- * ignored.
+ * Releases a request from `fezz_request_decode` or `fezz_request_new`, and with it every view
+ * read from it. NULL is ignored.
  *
  * # Safety
- * `request` must be NULL or come from `fezz_request_decode` and not have been freed.
+ * `request` must be NULL or come from `fezz_request_decode` or `fezz_request_new` and not
+ * have been freed.
  */
 void fezz_request_free(struct FezzRequest *request);
 
@@ -281,6 +372,24 @@ FezzResult fezz_request_header_at(const struct FezzRequest *request,
 bool fezz_request_header_find(const struct FezzRequest *request,
                               const char *name,
                               size_t name_len,
+                              struct FezzBytes *value);
+
+/**
+ * Iterates over every header named like the `name_len` bytes at `name` (ASCII
+ * case-insensitively), in received order. Looks from index `*cursor` on: returns true, writes
+ * the value to `*value` and sets `*cursor` to the index after the match if there is one;
+ * returns false and writes nothing when there are no more (or an argument is NULL). Start
+ * with `*cursor` = 0:
+ * `size_t at = 0; while (fezz_request_header_next(req, "accept", 6, &at, &value)) { … }`.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `name` must point at `name_len` readable
+ * bytes; `cursor` must be NULL or readable and writable; `value` must be NULL or writable.
+ */
+bool fezz_request_header_next(const struct FezzRequest *request,
+                              const char *name,
+                              size_t name_len,
+                              size_t *cursor,
                               struct FezzBytes *value);
 
 /**
@@ -376,6 +485,16 @@ FezzResult fezz_response_new(uint16_t status, struct FezzResponse **out);
 void fezz_response_free(struct FezzResponse *response);
 
 /**
+ * Replaces the status of a response (100 to 599), so a function can create the response first
+ * and decide the status later. Returns `FEZZ_RESULT_INVALID_VALUE` for a status outside that
+ * range (the status is then unchanged) and `FEZZ_RESULT_NULL_ARGUMENT` for a NULL response.
+ *
+ * # Safety
+ * `response` must be NULL or a live `FezzResponse`.
+ */
+FezzResult fezz_response_set_status(struct FezzResponse *response, uint16_t status);
+
+/**
  * Appends a header field; the bytes are copied. The name must be an HTTP token (RFC 9110
  * `tchar`s) of 1 to 256 bytes; the value at most 16 KiB without CR, LF or NUL; a response
  * holds at most 256 fields. Otherwise returns `FEZZ_RESULT_INVALID_VALUE` or
@@ -458,6 +577,344 @@ void fezz_buffer_free(struct FezzBuffer buffer);
  * string; `"FEZZ_RESULT_UNKNOWN"` for a number this library does not know. Never NULL.
  */
 const char *fezz_result_name(FezzResult result);
+
+/**
+ * Whether `text` holds exactly the bytes of the NUL-terminated `cstr`, e.g.
+ * `fezz_str_equals(fezz_request_method(request), "GET")`. Case-sensitive (HTTP methods are).
+ * False if `cstr` is NULL, or if `text.data` is NULL with a non-zero length.
+ *
+ * # Safety
+ * `text` must be a valid view (`len` readable bytes at `data`); `cstr` must be NULL or
+ * NUL-terminated.
+ */
+bool fezz_str_equals(struct FezzStr text, const char *cstr);
+
+/**
+ * Like `fezz_str_equals`, but ASCII case-insensitive, as header names compare:
+ * `fezz_str_equals_ignore_case(name, "Content-Type")`.
+ *
+ * # Safety
+ * As for `fezz_str_equals`.
+ */
+bool fezz_str_equals_ignore_case(struct FezzStr text, const char *cstr);
+
+/**
+ * Whether `bytes` holds exactly the bytes of the NUL-terminated `cstr` (case-sensitive), e.g.
+ * a header value: `fezz_bytes_equals(value, "application/json")`. False if `cstr` is NULL,
+ * or if `bytes.data` is NULL with a non-zero length.
+ *
+ * # Safety
+ * `bytes` must be a valid view; `cstr` must be NULL or NUL-terminated.
+ */
+bool fezz_bytes_equals(struct FezzBytes bytes, const char *cstr);
+
+/**
+ * `fezz_request_header_find` with a NUL-terminated name:
+ * `fezz_request_header_find_cstr(request, "content-type", &value)`.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `name` must be NULL or NUL-terminated;
+ * `value` must be NULL or writable.
+ */
+bool fezz_request_header_find_cstr(const struct FezzRequest *request,
+                                   const char *name,
+                                   struct FezzBytes *value);
+
+/**
+ * `fezz_response_add_header` with a NUL-terminated name and value:
+ * `fezz_response_add_header_cstr(response, "content-type", "text/plain")`. The same rules
+ * and results; `FEZZ_RESULT_NULL_ARGUMENT` if a pointer is NULL.
+ *
+ * # Safety
+ * `response` must be NULL or a live `FezzResponse`; `name` and `value` must be NULL or
+ * NUL-terminated.
+ */
+FezzResult fezz_response_add_header_cstr(struct FezzResponse *response,
+                                         const char *name,
+                                         const char *value);
+
+/**
+ * `fezz_response_set_body` with a NUL-terminated body (without its NUL):
+ * `fezz_response_set_body_cstr(response, "hello\n")`. `FEZZ_RESULT_NULL_ARGUMENT` if a
+ * pointer is NULL.
+ *
+ * # Safety
+ * `response` must be NULL or a live `FezzResponse`; `body` must be NULL or NUL-terminated.
+ */
+FezzResult fezz_response_set_body_cstr(struct FezzResponse *response, const char *body);
+
+/**
+ * The number of parameters in the request's query (0 without a query or for a NULL request).
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`.
+ */
+size_t fezz_request_query_param_count(const struct FezzRequest *request);
+
+/**
+ * The query parameter at `index` (in the query's order; repeated names are separate
+ * parameters): writes its decoded name to `*name` and decoded value to `*value`. Returns
+ * `FEZZ_RESULT_OUT_OF_RANGE` if `index >= fezz_request_query_param_count(request)` and
+ * `FEZZ_RESULT_NULL_ARGUMENT` if a pointer is NULL; then nothing is written.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `name` and `value` must be NULL or writable.
+ */
+FezzResult fezz_request_query_param_at(const struct FezzRequest *request,
+                                       size_t index,
+                                       struct FezzBytes *name,
+                                       struct FezzBytes *value);
+
+/**
+ * The decoded value of the first query parameter whose decoded name is exactly the
+ * `name_len` bytes at `name` (so `?q=a%20b` gives `a b` for `q`). Returns true and writes
+ * `*value` if there is one; false, writing nothing, if not or if an argument is NULL.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `name` must point at `name_len` readable
+ * bytes; `value` must be NULL or writable.
+ */
+bool fezz_request_query_param_find(const struct FezzRequest *request,
+                                   const char *name,
+                                   size_t name_len,
+                                   struct FezzBytes *value);
+
+/**
+ * Iterates over every query parameter named `name` (the `name_len` bytes at `name`, compared
+ * with the decoded names exactly), in the query's order, as `fezz_request_header_next` does
+ * for headers: from index `*cursor` on, returns true, writes the decoded value to `*value` and
+ * sets `*cursor` past the match; returns false and writes nothing when there are no more.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `name` must point at `name_len` readable
+ * bytes; `cursor` must be NULL or readable and writable; `value` must be NULL or writable.
+ */
+bool fezz_request_query_param_next(const struct FezzRequest *request,
+                                   const char *name,
+                                   size_t name_len,
+                                   size_t *cursor,
+                                   struct FezzBytes *value);
+
+/**
+ * Starts a request with `method` (an HTTP token, e.g. `GET`) and `path` (starting with `/`,
+ * or exactly `*`; percent-encoding is kept as given), no query, no headers, an empty body and
+ * an empty context, and stores it in `*out`. Returns `FEZZ_RESULT_INVALID_VALUE` or
+ * `FEZZ_RESULT_TOO_LARGE` for a method or path the rules forbid and
+ * `FEZZ_RESULT_NULL_ARGUMENT` for a NULL `out` (or a NULL string with a non-zero length);
+ * `*out` is written only on `FEZZ_RESULT_OK`. Release it with `fezz_request_free`.
+ *
+ * # Safety
+ * `method` and `path` must point at `method_len` and `path_len` readable bytes; `out` must be
+ * NULL or writable.
+ */
+FezzResult fezz_request_new(const char *method,
+                            size_t method_len,
+                            const char *path,
+                            size_t path_len,
+                            struct FezzRequest **out);
+
+/**
+ * Sets the raw query (what follows `?`, without it; percent-encoded as a client sends it) to
+ * a copy of the `len` bytes at `query`: UTF-8, at most 16 KiB. A query of length 0 is present
+ * and empty, as for a target ending in `?`; a new request has none. The query parameters
+ * (`fezz_request_query_param_*`) follow it.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `query` must point at `len` readable bytes.
+ */
+FezzResult fezz_request_set_query(struct FezzRequest *request, const char *query, size_t len);
+
+/**
+ * Appends a header field to a request, with the rules and results of
+ * `fezz_response_add_header` (a token name of at most 256 bytes, a value of at most 16 KiB
+ * without CR, LF or NUL, at most 256 fields). Names are kept as given; hhrf sends them
+ * lowercased.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `name` and `value` must point at `name_len`
+ * and `value_len` readable bytes.
+ */
+FezzResult fezz_request_add_header(struct FezzRequest *request,
+                                   const char *name,
+                                   size_t name_len,
+                                   const uint8_t *value,
+                                   size_t value_len);
+
+/**
+ * Sets the request body to a copy of the `len` bytes at `data` (at most 8 MiB, else
+ * `FEZZ_RESULT_TOO_LARGE` and the body is unchanged).
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `data` must point at `len` readable bytes.
+ */
+FezzResult fezz_request_set_body(struct FezzRequest *request, const uint8_t *data, size_t len);
+
+/**
+ * Sets the context's function id and version (what hhrf takes from the manifest), each UTF-8
+ * of at most 16 KiB; neither changes unless both are valid.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `id` and `version` must point at `id_len`
+ * and `version_len` readable bytes.
+ */
+FezzResult fezz_request_set_function(struct FezzRequest *request,
+                                     const char *id,
+                                     size_t id_len,
+                                     const char *version,
+                                     size_t version_len);
+
+/**
+ * Sets the context's request id (UTF-8, at most 16 KiB).
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `id` must point at `len` readable bytes.
+ */
+FezzResult fezz_request_set_id(struct FezzRequest *request, const char *id, size_t len);
+
+/**
+ * Sets the context's deadline, in milliseconds since the Unix epoch.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`.
+ */
+FezzResult fezz_request_set_deadline_unix_ms(struct FezzRequest *request,
+                                             uint64_t deadline_unix_ms);
+
+/**
+ * Sets the context's client address (`ip:port`; UTF-8, at most 16 KiB; not parsed).
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `address` must point at `len` readable
+ * bytes.
+ */
+FezzResult fezz_request_set_client_address(struct FezzRequest *request,
+                                           const char *address,
+                                           size_t len);
+
+/**
+ * Sets the context's scheme (`http` or `https` as hhrf sends it; UTF-8, at most 16 KiB).
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `scheme` must point at `len` readable bytes.
+ */
+FezzResult fezz_request_set_scheme(struct FezzRequest *request, const char *scheme, size_t len);
+
+/**
+ * Sets the context's host, the authority the client asked for (UTF-8, at most 16 KiB).
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `host` must point at `len` readable bytes.
+ */
+FezzResult fezz_request_set_host(struct FezzRequest *request, const char *host, size_t len);
+
+/**
+ * Encodes the request as deterministic CBOR into `*out`: the bytes a runner passes to
+ * `fezz_handle_v2`. Release them with `fezz_buffer_free`. Returns `FEZZ_RESULT_TOO_LARGE` if
+ * the whole message would pass 16 MiB; `*out` is written only on `FEZZ_RESULT_OK`, and the
+ * request is unchanged.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `out` must be NULL or writable.
+ */
+FezzResult fezz_request_encode(const struct FezzRequest *request, struct FezzBuffer *out);
+
+/**
+ * Decodes `len` bytes at `data` as a `fezz-response` and stores a new `FezzResponse` in
+ * `*out`. Returns `FEZZ_RESULT_RESPONSE_INVALID` if the bytes are not a valid response and
+ * `FEZZ_RESULT_NULL_ARGUMENT` if `out` is NULL or `data` is NULL with `len` > 0; `*out` is
+ * written only on `FEZZ_RESULT_OK`. Release the response with `fezz_response_free`.
+ *
+ * # Safety
+ * `data` must point at `len` readable bytes; `out` must be NULL or writable.
+ */
+FezzResult fezz_response_decode(const uint8_t *data, size_t len, struct FezzResponse **out);
+
+/**
+ * The response's status (100 to 599). A NULL response gives 0.
+ *
+ * # Safety
+ * `response` must be NULL or a live `FezzResponse`.
+ */
+uint16_t fezz_response_status(const struct FezzResponse *response);
+
+/**
+ * The number of header fields of the response. A NULL response gives 0.
+ *
+ * # Safety
+ * `response` must be NULL or a live `FezzResponse`.
+ */
+size_t fezz_response_header_count(const struct FezzResponse *response);
+
+/**
+ * The response's header field at `index`, in order, as `fezz_request_header_at` gives a
+ * request's: `FEZZ_RESULT_OUT_OF_RANGE` past the end, `FEZZ_RESULT_NULL_ARGUMENT` for a NULL
+ * pointer, and nothing written then. The views live until `fezz_response_free`.
+ *
+ * # Safety
+ * `response` must be NULL or a live `FezzResponse`; `name` and `value` must be NULL or
+ * writable.
+ */
+FezzResult fezz_response_header_at(const struct FezzResponse *response,
+                                   size_t index,
+                                   struct FezzStr *name,
+                                   struct FezzBytes *value);
+
+/**
+ * The value of the response's first header named like the `name_len` bytes at `name`, ASCII
+ * case-insensitively: true and `*value` written if found, false and nothing written if not
+ * or if an argument is NULL.
+ *
+ * # Safety
+ * `response` must be NULL or a live `FezzResponse`; `name` must point at `name_len` readable
+ * bytes; `value` must be NULL or writable.
+ */
+bool fezz_response_header_find(const struct FezzResponse *response,
+                               const char *name,
+                               size_t name_len,
+                               struct FezzBytes *value);
+
+/**
+ * The response body (possibly empty). A NULL response gives empty bytes.
+ *
+ * # Safety
+ * `response` must be NULL or a live `FezzResponse`.
+ */
+struct FezzBytes fezz_response_body(const struct FezzResponse *response);
+
+/**
+ * The error a response reports (`fezz_response_set_error`, or a caught panic of a Rust
+ * function): true and its code and message written to `*code` and `*message` if it has one;
+ * false and nothing written if not or if an argument is NULL.
+ *
+ * # Safety
+ * `response` must be NULL or a live `FezzResponse`; `code` and `message` must be NULL or
+ * writable.
+ */
+bool fezz_response_error(const struct FezzResponse *response,
+                         struct FezzStr *code,
+                         struct FezzStr *message);
+
+/**
+ * Calls `handle` on `request` as a runner would and stores the decoded response in `*out`
+ * (release it with `fezz_response_free`). `release` is called exactly once on the buffer
+ * `handle` wrote, whatever it returned. Returns `handle`'s own result if that is not
+ * `FEZZ_RESULT_OK`; `FEZZ_RESULT_RESPONSE_INVALID` if it returned `FEZZ_RESULT_OK` with a
+ * buffer that does not decode as a `fezz-response` (as a runner would refuse it);
+ * `FEZZ_RESULT_NULL_ARGUMENT` if an argument is NULL (then `handle` is not called); the
+ * encoder's result if the request does not encode. `*out` is written only on
+ * `FEZZ_RESULT_OK`. Typically: `fezz_invoke_v2(request, fezz_handle_v2, fezz_free_v2, &response)`.
+ *
+ * # Safety
+ * `request` must be NULL or a live `FezzRequest`; `handle` and `release` must be NULL or
+ * functions with the ABI's contract (`spec/ABI.md`, "The exported symbols"); `out` must be
+ * NULL or writable.
+ */
+FezzResult fezz_invoke_v2(const struct FezzRequest *request,
+                          FezzResult (*handle)(const uint8_t *request,
+                                               size_t request_len,
+                                               struct FezzBuffer *response),
+                          void (*release)(struct FezzBuffer response),
+                          struct FezzResponse **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,11 +1,11 @@
 //! Helpers shared by the tests that compile C (`header.rs`, `c_api.rs`): paths, running gcc and
-//! g++ with the strict flags, and finding `libfezz_abi.a`. Included with `#[path]`, so it is not
+//! g++ with the strict flags, and installing the C SDK with `abi/install.sh` for pkg-config. Included with `#[path]`, so it is not
 //! a test target of its own.
 #![allow(dead_code)] // each test target uses a different subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::SystemTime;
+use std::sync::OnceLock;
 
 /// Warnings are errors in every C and C++ compile of the tests.
 pub const STRICT: [&str; 4] = ["-Wall", "-Wextra", "-Wpedantic", "-Werror"];
@@ -57,49 +57,70 @@ pub fn compiler(compiler: &str, std: &str) -> Command {
     command
 }
 
-/// `target/debug/libfezz_abi.a` (or the release one, for a release test build): the static
-/// library C functions link, as `cargo build` leaves it.
-///
-/// Tests never run cargo themselves (cargo holds the build lock while they run), so the
-/// library must already be built: `.ci/run` runs `cargo build --workspace` before
-/// `cargo test`. Panics with that advice if the file is missing or older than a source file of
-/// the crate, so a stale library is never tested by mistake.
-pub fn staticlib() -> PathBuf {
-    // The test binary is target/<profile>/deps/<name>-<hash>; the library sits in
-    // target/<profile>/.
+/// A compile with `compiler` (`gcc` or `g++`), `-std=<std>` and the strict warning flags, but
+/// no include path: for builds that take theirs from the installed `fezz.pc`.
+pub fn strict_compiler(compiler: &str, std: &str) -> Command {
+    let mut command = Command::new(compiler);
+    command.arg(format!("-std={std}")).args(STRICT);
+    command
+}
+
+/// The cargo profile the tests were built with (`dev` or `release`), from the test binary's
+/// place: target/<debug|release>/deps/<name>-<hash>.
+fn profile() -> &'static str {
     let exe = std::env::current_exe().expect("the test binary has a path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
+        .and_then(Path::file_name)
         .expect("test binaries live in target/<profile>/deps");
-    let library = profile_dir.join("libfezz_abi.a");
-    let advice = "run `cargo build -p fezz-abi` (or `cargo build --workspace`, as .ci/run does \
-                  before `cargo test`) and test again";
-    let built = std::fs::metadata(&library)
-        .and_then(|metadata| metadata.modified())
-        .unwrap_or_else(|_| panic!("{} is missing: {advice}", library.display()));
-    // Any change to a source file makes cargo rebuild the library, so a library older than a
-    // source is stale. (Cargo.toml is not compared: cargo does not rebuild for a comment there.)
-    let sources = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
-        .expect("abi/src is readable")
-        .map(|entry| entry.expect("abi/src is readable").path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "rs"));
-    for source in sources {
-        if modified(&source) > built {
-            panic!(
-                "{} is older than {}: {advice}",
-                library.display(),
-                source.display()
-            );
-        }
+    if profile_dir == "release" {
+        "release"
+    } else {
+        "dev"
     }
-    library
 }
 
-fn modified(path: &Path) -> SystemTime {
-    std::fs::metadata(path)
-        .and_then(|metadata| metadata.modified())
-        .unwrap_or_else(|error| panic!("cannot stat {}: {error}", path.display()))
+/// The fezz C SDK as `abi/install.sh` installs it (header, `libfezz_abi.a`, `fezz.pc`), into
+/// `target/tmp/fezz-prefix`, once per test binary and with the tests' own cargo profile, so
+/// every C build of the tests goes through the install step and the one link line.
+///
+/// install.sh runs cargo (`cargo rustc -p fezz-abi`), which is safe here: cargo releases the
+/// build lock before it runs test binaries (checked with cargo 1.95), and after a
+/// `cargo build` only fezz-abi's staticlib unit is compiled, once (a second of work). Each
+/// file is renamed into place, so two test binaries installing at once do not see torn files.
+pub fn installed_prefix() -> &'static Path {
+    static PREFIX: OnceLock<PathBuf> = OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fezz-prefix");
+        run(Command::new("sh")
+            .arg(workspace_root().join("abi/install.sh"))
+            .args(["--profile", profile()])
+            .arg(&prefix));
+        prefix
+    })
+}
+
+/// `pkg-config <arguments> fezz` against [`installed_prefix`], split into words.
+pub fn pkg_config(arguments: &[&str]) -> Vec<String> {
+    let output = run(pkg_config_command().args(arguments).arg("fezz"));
+    String::from_utf8(output.stdout)
+        .expect("pkg-config prints UTF-8")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A `pkg-config` command whose search path is [`installed_prefix`]'s.
+pub fn pkg_config_command() -> Command {
+    let mut command = Command::new("pkg-config");
+    command.env("PKG_CONFIG_PATH", installed_prefix().join("lib/pkgconfig"));
+    command
+}
+
+/// The flags of the one link line: `pkg-config --cflags --libs fezz`.
+pub fn fezz_flags() -> Vec<String> {
+    pkg_config(&["--cflags", "--libs"])
 }
 
 /// A fenced block of spec/ABI.md: the first one of language `language` after the line that
