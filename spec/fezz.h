@@ -147,6 +147,12 @@ FEZZ_EXPORT void fezz_free_v2(struct FezzBuffer response);
 #define FEZZ_DECODE_ALLOCATION_SLACK (64 * 1024)
 
 /**
+ * A decoded structured error (opaque): the `fezz-error` a failed `fezz_handle_v2` hands out.
+ * Made by `fezz_error_decode`, released by `fezz_error_free`.
+ */
+typedef struct FezzError FezzError;
+
+/**
  * A request (opaque). Made by `fezz_request_decode` or `fezz_request_new`, released by
  * `fezz_request_free`. It owns copies of everything it holds, so it does not borrow the bytes
  * it was decoded from.
@@ -282,7 +288,8 @@ typedef void (*FezzFreeV2Fn)(struct FezzBuffer response);
 #define FEZZ_RESULT_OUT_OF_RANGE 7
 
 /**
- * The bytes are not a valid `fezz-response` (`fezz_response_decode`, `fezz_invoke_v2`).
+ * The bytes are not a valid `fezz-response` (`fezz_response_decode`, `fezz_invoke_v2`), or
+ * not a valid `fezz-error` (`fezz_error_decode`).
  */
 #define FEZZ_RESULT_RESPONSE_INVALID 8
 
@@ -893,6 +900,43 @@ struct FezzBytes fezz_response_body(const struct FezzResponse *response);
 bool fezz_response_error(const struct FezzResponse *response,
                          struct FezzStr *code,
                          struct FezzStr *message);
+
+/**
+ * Decodes `len` bytes at `data` as a `fezz-error` (what a `fezz_handle_v2` that returned a
+ * non-zero result may have written, e.g. by `fezz_error_encode`) and stores a new `FezzError`
+ * in `*out`. Returns `FEZZ_RESULT_RESPONSE_INVALID` if the bytes are not a valid error and
+ * `FEZZ_RESULT_NULL_ARGUMENT` if `out` is NULL or `data` is NULL with `len` > 0; `*out` is
+ * written only on `FEZZ_RESULT_OK`. Release it with `fezz_error_free`.
+ *
+ * # Safety
+ * `data` must point at `len` readable bytes; `out` must be NULL or writable.
+ */
+FezzResult fezz_error_decode(const uint8_t *data, size_t len, struct FezzError **out);
+
+/**
+ * Releases an error from `fezz_error_decode`, and with it the views read from it. NULL is
+ * ignored.
+ *
+ * # Safety
+ * `error` must be NULL or come from `fezz_error_decode` and not have been freed.
+ */
+void fezz_error_free(struct FezzError *error);
+
+/**
+ * The error's code, e.g. `db-unavailable`. A NULL error gives an empty string.
+ *
+ * # Safety
+ * `error` must be NULL or a live `FezzError`.
+ */
+struct FezzStr fezz_error_code(const struct FezzError *error);
+
+/**
+ * The error's message. A NULL error gives an empty string.
+ *
+ * # Safety
+ * `error` must be NULL or a live `FezzError`.
+ */
+struct FezzStr fezz_error_message(const struct FezzError *error);
 
 /**
  * Calls `handle` on `request` as a runner would and stores the decoded response in `*out`

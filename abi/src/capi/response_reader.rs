@@ -1,18 +1,25 @@
-//! Reading responses in C, the other direction from the response builders: decode the bytes a
-//! `fezz_handle_v2` wrote (`fezz_response_decode`) and read the status, headers, body and error
-//! through views, as the request accessors do. The accessors also read a response that is
-//! being built.
+//! Reading what a handler wrote, in C, the other direction from the response builders: decode
+//! the bytes of a successful `fezz_handle_v2` (`fezz_response_decode`) and read the status,
+//! headers, body and error through views, as the request accessors do (they also read a
+//! response that is being built); or decode the `fezz-error` of a failed one
+//! (`fezz_error_decode`) and read its code and message.
 
 use std::os::raw::c_char;
 
 use super::{find_header, slice, FezzResponse};
 use crate::boundary::ffi_boundary;
-use crate::decode_response;
 use crate::ffi::{
     FezzBytes, FezzResult, FezzStr, FEZZ_RESULT_NULL_ARGUMENT, FEZZ_RESULT_OK,
     FEZZ_RESULT_OUT_OF_RANGE, FEZZ_RESULT_RESPONSE_INVALID,
 };
-use crate::message::Response;
+use crate::message::{Response, WireError};
+use crate::{decode_error, decode_response};
+
+/// A decoded structured error (opaque): the `fezz-error` a failed `fezz_handle_v2` hands out.
+/// Made by `fezz_error_decode`, released by `fezz_error_free`.
+pub struct FezzError {
+    error: WireError,
+}
 
 /// Borrows the response behind a C pointer.
 ///
@@ -188,5 +195,78 @@ pub unsafe extern "C" fn fezz_response_error(
             }
             _ => false,
         }
+    })
+}
+
+/// Decodes `len` bytes at `data` as a `fezz-error` (what a `fezz_handle_v2` that returned a
+/// non-zero result may have written, e.g. by `fezz_error_encode`) and stores a new `FezzError`
+/// in `*out`. Returns `FEZZ_RESULT_RESPONSE_INVALID` if the bytes are not a valid error and
+/// `FEZZ_RESULT_NULL_ARGUMENT` if `out` is NULL or `data` is NULL with `len` > 0; `*out` is
+/// written only on `FEZZ_RESULT_OK`. Release it with `fezz_error_free`.
+///
+/// # Safety
+/// `data` must point at `len` readable bytes; `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_error_decode(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut FezzError,
+) -> FezzResult {
+    ffi_boundary(|| {
+        // SAFETY: the caller guarantees `len` readable bytes.
+        let Some(bytes) = (unsafe { slice(data, len) }) else {
+            return FEZZ_RESULT_NULL_ARGUMENT;
+        };
+        if out.is_null() {
+            return FEZZ_RESULT_NULL_ARGUMENT;
+        }
+        match decode_error(bytes) {
+            Ok(error) => {
+                let error = Box::into_raw(Box::new(FezzError { error }));
+                // SAFETY: checked non-null; writable by the caller's guarantee.
+                unsafe { out.write(error) };
+                FEZZ_RESULT_OK
+            }
+            Err(_) => FEZZ_RESULT_RESPONSE_INVALID,
+        }
+    })
+}
+
+/// Releases an error from `fezz_error_decode`, and with it the views read from it. NULL is
+/// ignored.
+///
+/// # Safety
+/// `error` must be NULL or come from `fezz_error_decode` and not have been freed.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_error_free(error: *mut FezzError) {
+    ffi_boundary(|| {
+        if !error.is_null() {
+            // SAFETY: made by Box::into_raw in fezz_error_decode, freed once.
+            drop(unsafe { Box::from_raw(error) });
+        }
+    })
+}
+
+/// The error's code, e.g. `db-unavailable`. A NULL error gives an empty string.
+///
+/// # Safety
+/// `error` must be NULL or a live `FezzError`.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_error_code(error: *const FezzError) -> FezzStr {
+    ffi_boundary(|| {
+        // SAFETY: guaranteed by the caller.
+        FezzStr::from_str(unsafe { error.as_ref() }.map_or("", |error| &error.error.code))
+    })
+}
+
+/// The error's message. A NULL error gives an empty string.
+///
+/// # Safety
+/// `error` must be NULL or a live `FezzError`.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_error_message(error: *const FezzError) -> FezzStr {
+    ffi_boundary(|| {
+        // SAFETY: guaranteed by the caller.
+        FezzStr::from_str(unsafe { error.as_ref() }.map_or("", |error| &error.error.message))
     })
 }

@@ -181,6 +181,35 @@ static void check_invoke(void) {
     CHECK(response == sentinel && free_calls == 1);
     fezz_request_free(request);
 
+    /* The same call made by hand, to read the handler's fezz-error. */
+    request = new_request("POST", "/fail");
+    {
+        FezzBuffer encoded = {NULL, 0, 0};
+        FezzBuffer written = {NULL, 0, 0};
+        FezzError *error = NULL;
+        FezzError *const error_sentinel = (FezzError *)&failures;
+        FezzError *untouched = error_sentinel;
+        CHECK_RESULT(fezz_request_encode(request, &encoded), FEZZ_RESULT_OK);
+        CHECK_RESULT(fezz_handle_v2(encoded.data, encoded.len, &written),
+                     FEZZ_RESULT_FUNCTION_FAILED);
+        fezz_buffer_free(encoded);
+        CHECK_RESULT(fezz_error_decode(written.data, written.len, &error), FEZZ_RESULT_OK);
+        CHECK(fezz_str_equals(fezz_error_code(error), "c-failed"));
+        CHECK(fezz_str_equals(fezz_error_message(error), "failed on purpose"));
+        CHECK_RESULT(fezz_error_decode(written.data, written.len - 1, &untouched),
+                     FEZZ_RESULT_RESPONSE_INVALID);
+        CHECK_RESULT(fezz_error_decode(NULL, 1, &untouched), FEZZ_RESULT_NULL_ARGUMENT);
+        CHECK_RESULT(fezz_error_decode(written.data, written.len, NULL),
+                     FEZZ_RESULT_NULL_ARGUMENT);
+        CHECK(untouched == error_sentinel);
+        fezz_free_v2(written);
+        fezz_error_free(error);
+        fezz_error_free(NULL);
+        CHECK(fezz_error_code(NULL).len == 0 && fezz_error_code(NULL).data != NULL);
+        CHECK(fezz_error_message(NULL).len == 0);
+    }
+    fezz_request_free(request);
+
     /* FEZZ_RESULT_OK with bytes that are not a response. */
     request = new_request("POST", "/garbage");
     free_calls = 0;
