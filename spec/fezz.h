@@ -6,6 +6,11 @@
  *
  * Install with `abi/install.sh PREFIX` (fezz.h, libfezz_abi.a, fezz.pc) and link a function
  * with `$(pkg-config --cflags --libs fezz)`, the link line of spec/ABI.md.
+ *
+ * Where a function's stderr (and stdout) goes when hhrf serves it: into hhrf's log, the last
+ * FEZZ_MAX_STDERR_BYTES of it, only for a failed call (spec/ABI.md, "Where a function's stderr
+ * goes"); `hhrf invoke` shows it on every call; in an in-process test (fezz_invoke_v2) it is
+ * the test's own stderr.
  */
 
 #ifndef FEZZ_H
