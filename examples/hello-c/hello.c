@@ -1,8 +1,8 @@
 /* hello.c: the smallest useful fezz function in C, on the helpers of the codec C API.
  *
  * GET /...?name=NAME answers "hello NAME from C at <path>" (NAME percent-decoded; repeat it
- * for more names, "world" without one) as text/plain, with x-accept-count: the number of Accept
- * header fields. Any other method gets 405 with Allow: GET. Build and test with ./build.sh
+ * for more names, "world" without one; ?greeting=WORD replaces "hello") as text/plain, with
+ * x-accept-count: the number of Accept header fields. Any other method gets 405 with Allow: GET. Build and test with ./build.sh
  * (see README.md); hello_test.c is its unit test. */
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +31,12 @@ FezzResult fezz_handle_v2(const uint8_t *request_bytes, size_t request_len, Fezz
     char text[512] = "";
     size_t len = 0, cursor = 0, accepts = 0, names = 0;
     FezzBytes value;
-    append(text, sizeof text, &len, "hello", 5);
+    /* ?greeting=WORD replaces "hello" (the first one, if repeated). */
+    if (fezz_request_query_param_find(request, "greeting", 8, &value)) {
+        append(text, sizeof text, &len, value.data, value.len);
+    } else {
+        append(text, sizeof text, &len, "hello", 5);
+    }
     while (fezz_request_query_param_next(request, "name", 4, &cursor, &value)) {
         const char *separator = names++ == 0 ? " " : ", ";
         append(text, sizeof text, &len, separator, strlen(separator));

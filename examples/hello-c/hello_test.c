@@ -30,6 +30,13 @@ static FezzResponse *call(const char *method, const char *path, const char *quer
     FezzResponse *response = NULL;
     FezzResult result =
         fezz_request_new(method, strlen(method), path, strlen(path), &request);
+    /* The context hhrf would send (hello.c does not read it, but a function may). */
+    if (result == FEZZ_RESULT_OK) {
+        result = fezz_request_set_function(request, "hello-c", 7, "1", 1);
+    }
+    if (result == FEZZ_RESULT_OK) {
+        result = fezz_request_set_id(request, "test-1", 6);
+    }
     if (result == FEZZ_RESULT_OK && query != NULL) {
         result = fezz_request_set_query(request, query, strlen(query));
     }
@@ -60,6 +67,15 @@ int main(void) {
     CHECK(body_is(response, "hello Ada Lovelace, B\xc3\xa9" "a Z from C at /x\n"));
     CHECK(fezz_response_header_find(response, "x-accept-count", 14, &value));
     CHECK(fezz_bytes_equals(value, "2"));
+    fezz_response_free(response);
+
+    response = call("GET", "/y", "greeting=bonjour&greeting=salut&name=%E2%9C%93", 0);
+    CHECK(body_is(response, "bonjour \xe2\x9c\x93 from C at /y\n"));
+    /* Headers in order: content-type, then x-accept-count. */
+    FezzStr name;
+    CHECK(fezz_response_header_count(response) == 2);
+    CHECK(fezz_response_header_at(response, 1, &name, &value) == FEZZ_RESULT_OK);
+    CHECK(fezz_str_equals(name, "x-accept-count") && fezz_bytes_equals(value, "0"));
     fezz_response_free(response);
 
     response = call("POST", "/x", NULL, 0);
