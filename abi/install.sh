@@ -56,8 +56,6 @@ prefix=$1
 case $prefix in
     *[[:space:]]*) echo "install.sh: the prefix must not contain white space (pkg-config splits on it)" >&2; exit 2 ;;
 esac
-mkdir -p "$prefix/include" "$prefix/lib/pkgconfig"
-prefix=$(cd "$prefix" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build, keeping cargo's JSON messages (stdout) for the archive's path and the rendered
@@ -88,6 +86,9 @@ linker=
 if [ "$(uname -s)" = Linux ]; then
     linker=" -Wl,--exclude-libs,ALL -Wl,--gc-sections"
 fi
+
+mkdir -p "$prefix/include" "$prefix/lib/pkgconfig"
+prefix=$(cd "$prefix" && pwd)
 
 # put SOURCE DESTINATION: copies under a temporary name, then renames.
 put() {
