@@ -165,8 +165,8 @@ typedef struct FezzError FezzError;
 typedef struct FezzRequest FezzRequest;
 
 /**
- * A response being built (opaque). Made by `fezz_response_new`, released by
- * `fezz_response_free`.
+ * A response (opaque), being built or decoded. Made by `fezz_response_new`,
+ * `fezz_response_decode` or `fezz_invoke_v2`, released by `fezz_response_free`.
  */
 typedef struct FezzResponse FezzResponse;
 
@@ -488,11 +488,12 @@ bool fezz_request_host(const struct FezzRequest *request, struct FezzStr *out);
 FezzResult fezz_response_new(uint16_t status, struct FezzResponse **out);
 
 /**
- * Releases a response from `fezz_response_new`. NULL is ignored. Buffers already encoded from
- * it stay valid.
+ * Releases a response from `fezz_response_new`, `fezz_response_decode` or `fezz_invoke_v2`,
+ * and with it every view read from it. NULL is ignored. Buffers already encoded from it stay
+ * valid.
  *
  * # Safety
- * `response` must be NULL or come from `fezz_response_new` and not have been freed.
+ * `response` must be NULL or come from one of those and not have been freed.
  */
 void fezz_response_free(struct FezzResponse *response);
 

@@ -56,8 +56,8 @@ impl FezzRequest {
     }
 }
 
-/// A response being built (opaque). Made by `fezz_response_new`, released by
-/// `fezz_response_free`.
+/// A response (opaque), being built or decoded. Made by `fezz_response_new`,
+/// `fezz_response_decode` or `fezz_invoke_v2`, released by `fezz_response_free`.
 pub struct FezzResponse {
     response: Response,
 }
@@ -507,16 +507,17 @@ pub unsafe extern "C" fn fezz_response_new(status: u16, out: *mut *mut FezzRespo
     })
 }
 
-/// Releases a response from `fezz_response_new`. NULL is ignored. Buffers already encoded from
-/// it stay valid.
+/// Releases a response from `fezz_response_new`, `fezz_response_decode` or `fezz_invoke_v2`,
+/// and with it every view read from it. NULL is ignored. Buffers already encoded from it stay
+/// valid.
 ///
 /// # Safety
-/// `response` must be NULL or come from `fezz_response_new` and not have been freed.
+/// `response` must be NULL or come from one of those and not have been freed.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_response_free(response: *mut FezzResponse) {
     ffi_boundary(|| {
         if !response.is_null() {
-            // SAFETY: made by Box::into_raw in fezz_response_new, freed once.
+            // SAFETY: made by Box::into_raw (new, decode or invoke), freed once.
             drop(unsafe { Box::from_raw(response) });
         }
     })
