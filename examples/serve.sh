@@ -65,7 +65,10 @@ for example in hello-c hello-zig; do
     [[ -f "$script" && -f "$manifest" ]] || continue
     folder="functions/$(manifest_field "$manifest" id)@$(manifest_field "$manifest" version)"
     say "building $example into $folder"
-    if ! FEZZ_ABI_LIB="$target_dir/release/libfezz_abi.a" sh "$script" "$root/$folder"; then
+    # hello-zig links the archive named by FEZZ_ABI_LIB; hello-c installs the C SDK
+    # (abi/install.sh) with the release profile when pkg-config finds no fezz.
+    if ! FEZZ_ABI_LIB="$target_dir/release/libfezz_abi.a" FEZZ_PROFILE=release \
+        sh "$script" "$root/$folder"; then
         say "warning: examples/$example/build.sh failed; serving without $example"
     fi
 done

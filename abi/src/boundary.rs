@@ -45,6 +45,12 @@ impl PanicFallback for usize {
     }
 }
 
+impl PanicFallback for u16 {
+    fn panic_fallback(_: &str) -> Self {
+        0
+    }
+}
+
 impl PanicFallback for bool {
     fn panic_fallback(_: &str) -> Self {
         false

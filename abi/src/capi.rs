@@ -10,6 +10,17 @@
 //!
 //! Every export is a plain function, not a macro expansion: cbindgen reads this file as source
 //! and does not expand macros, so a macro-made export would be missing from `spec/fezz.h`.
+//!
+//! The submodules add what C authors would otherwise write themselves: [`cstr`] (forms that
+//! take NUL-terminated strings), [`query`] (query parameters, percent-decoded),
+//! [`request_builder`] and [`response_reader`] (the other direction, for tests that call a
+//! handler in-process) and [`invoke`] (such a call, made the way a runner makes it).
+
+pub mod cstr;
+pub mod invoke;
+pub mod query;
+pub mod request_builder;
+pub mod response_reader;
 
 use std::os::raw::c_char;
 
@@ -23,14 +34,30 @@ use crate::ffi::{
 use crate::message::{Header, Request, Response, WireError};
 use crate::{decode_request, encode_error, encode_response, validate};
 
-/// A decoded request (opaque). Made by `fezz_request_decode`, released by `fezz_request_free`.
-/// It owns copies of everything it holds, so it does not borrow the bytes it was decoded from.
+/// A request (opaque). Made by `fezz_request_decode` or `fezz_request_new`, released by
+/// `fezz_request_free`. It owns copies of everything it holds, so it does not borrow the bytes
+/// it was decoded from.
 pub struct FezzRequest {
     request: Request,
+    /// The query's parameters, percent-decoded; kept in step with `request.query`.
+    query: Vec<query::QueryParam>,
 }
 
-/// A response being built (opaque). Made by `fezz_response_new`, released by
-/// `fezz_response_free`.
+impl FezzRequest {
+    /// Wraps `request`, parsing its query once.
+    fn new(request: Request) -> FezzRequest {
+        let query = query::parse(request.query.as_deref().unwrap_or(""));
+        FezzRequest { request, query }
+    }
+
+    /// Heap-allocates `request` for C.
+    fn into_raw(request: Request) -> *mut FezzRequest {
+        Box::into_raw(Box::new(FezzRequest::new(request)))
+    }
+}
+
+/// A response (opaque), being built or decoded. Made by `fezz_response_new`,
+/// `fezz_response_decode` or `fezz_invoke_v2`, released by `fezz_response_free`.
 pub struct FezzResponse {
     response: Response,
 }
@@ -110,7 +137,7 @@ pub unsafe extern "C" fn fezz_request_decode(
         }
         match decode_request(bytes) {
             Ok(request) => {
-                let request = Box::into_raw(Box::new(FezzRequest { request }));
+                let request = FezzRequest::into_raw(request);
                 // SAFETY: checked non-null; writable by the caller's guarantee.
                 unsafe { out.write(request) };
                 FEZZ_RESULT_OK
@@ -120,16 +147,17 @@ pub unsafe extern "C" fn fezz_request_decode(
     })
 }
 
-/// Releases a request from `fezz_request_decode`, and with it every view read from it. NULL is
-/// ignored.
+/// Releases a request from `fezz_request_decode` or `fezz_request_new`, and with it every view
+/// read from it. NULL is ignored.
 ///
 /// # Safety
-/// `request` must be NULL or come from `fezz_request_decode` and not have been freed.
+/// `request` must be NULL or come from `fezz_request_decode` or `fezz_request_new` and not
+/// have been freed.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_request_free(request: *mut FezzRequest) {
     ffi_boundary(|| {
         if !request.is_null() {
-            // SAFETY: made by Box::into_raw in fezz_request_decode, freed once.
+            // SAFETY: made by FezzRequest::into_raw (decode or new), freed once.
             drop(unsafe { Box::from_raw(request) });
         }
     })
@@ -266,6 +294,16 @@ pub unsafe extern "C" fn fezz_request_header_at(
     })
 }
 
+/// The index of the first header at or after `from` whose name equals `name`, ASCII
+/// case-insensitively.
+fn find_header(headers: &[Header], name: &[u8], from: usize) -> Option<usize> {
+    headers
+        .get(from..)?
+        .iter()
+        .position(|header| header.name.as_bytes().eq_ignore_ascii_case(name))
+        .map(|at| from + at)
+}
+
 /// The value of the first header whose name equals the `name_len` bytes at `name`, compared
 /// ASCII case-insensitively. Returns true and writes `*value` if found; returns false and
 /// leaves `*value` alone if not found or an argument is NULL.
@@ -280,6 +318,29 @@ pub unsafe extern "C" fn fezz_request_header_find(
     name_len: usize,
     value: *mut FezzBytes,
 ) -> bool {
+    let mut cursor = 0;
+    // SAFETY: guaranteed by the caller; `cursor` is a local.
+    unsafe { fezz_request_header_next(request, name, name_len, &mut cursor, value) }
+}
+
+/// Iterates over every header named like the `name_len` bytes at `name` (ASCII
+/// case-insensitively), in received order. Looks from index `*cursor` on: returns true, writes
+/// the value to `*value` and sets `*cursor` to the index after the match if there is one;
+/// returns false and writes nothing when there are no more (or an argument is NULL). Start
+/// with `*cursor` = 0:
+/// `size_t at = 0; while (fezz_request_header_next(req, "accept", 6, &at, &value)) { … }`.
+///
+/// # Safety
+/// `request` must be NULL or a live `FezzRequest`; `name` must point at `name_len` readable
+/// bytes; `cursor` must be NULL or readable and writable; `value` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_request_header_next(
+    request: *const FezzRequest,
+    name: *const c_char,
+    name_len: usize,
+    cursor: *mut usize,
+    value: *mut FezzBytes,
+) -> bool {
     ffi_boundary(|| {
         // SAFETY: guaranteed by the caller.
         let request = unsafe { request_ref(request) };
@@ -288,21 +349,20 @@ pub unsafe extern "C" fn fezz_request_header_find(
         let (Some(request), Some(name)) = (request, name) else {
             return false;
         };
-        if value.is_null() {
+        if value.is_null() || cursor.is_null() {
             return false;
         }
-        let found = request
-            .headers
-            .iter()
-            .find(|header| header.name.as_bytes().eq_ignore_ascii_case(name));
-        match found {
-            Some(header) => {
-                // SAFETY: checked non-null; writable by the caller's guarantee.
-                unsafe { value.write(FezzBytes::from_slice(&header.value)) };
-                true
-            }
-            None => false,
+        // SAFETY: checked non-null; readable by the caller's guarantee.
+        let from = unsafe { cursor.read() };
+        let Some(at) = find_header(&request.headers, name, from) else {
+            return false;
+        };
+        // SAFETY: checked non-null; writable by the caller's guarantee.
+        unsafe {
+            value.write(FezzBytes::from_slice(&request.headers[at].value));
+            cursor.write(at + 1);
         }
+        true
     })
 }
 
@@ -447,18 +507,43 @@ pub unsafe extern "C" fn fezz_response_new(status: u16, out: *mut *mut FezzRespo
     })
 }
 
-/// Releases a response from `fezz_response_new`. NULL is ignored. Buffers already encoded from
-/// it stay valid.
+/// Releases a response from `fezz_response_new`, `fezz_response_decode` or `fezz_invoke_v2`,
+/// and with it every view read from it. NULL is ignored. Buffers already encoded from it stay
+/// valid.
 ///
 /// # Safety
-/// `response` must be NULL or come from `fezz_response_new` and not have been freed.
+/// `response` must be NULL or come from one of those and not have been freed.
 #[no_mangle]
 pub unsafe extern "C" fn fezz_response_free(response: *mut FezzResponse) {
     ffi_boundary(|| {
         if !response.is_null() {
-            // SAFETY: made by Box::into_raw in fezz_response_new, freed once.
+            // SAFETY: made by Box::into_raw (new, decode or invoke), freed once.
             drop(unsafe { Box::from_raw(response) });
         }
+    })
+}
+
+/// Replaces the status of a response (100 to 599), so a function can create the response first
+/// and decide the status later. Returns `FEZZ_RESULT_INVALID_VALUE` for a status outside that
+/// range (the status is then unchanged) and `FEZZ_RESULT_NULL_ARGUMENT` for a NULL response.
+///
+/// # Safety
+/// `response` must be NULL or a live `FezzResponse`.
+#[no_mangle]
+pub unsafe extern "C" fn fezz_response_set_status(
+    response: *mut FezzResponse,
+    status: u16,
+) -> FezzResult {
+    ffi_boundary(|| {
+        // SAFETY: guaranteed by the caller.
+        let Some(response) = (unsafe { response.as_mut() }) else {
+            return FEZZ_RESULT_NULL_ARGUMENT;
+        };
+        if let Err((kind, _)) = validate::status(status.into()) {
+            return violation_result(kind);
+        }
+        response.response.status = status;
+        FEZZ_RESULT_OK
     })
 }
 
@@ -480,25 +565,41 @@ pub unsafe extern "C" fn fezz_response_add_header(
 ) -> FezzResult {
     ffi_boundary(|| {
         // SAFETY: guaranteed by the caller.
-        let response = unsafe { response.as_mut() };
+        let response = unsafe { response.as_mut() }.map(|response| &mut response.response.headers);
         // SAFETY: guaranteed by the caller.
-        let (name, value) = unsafe { (text(name, name_len), slice(value, value_len)) };
-        let (Some(response), Some(value)) = (response, value) else {
-            return FEZZ_RESULT_NULL_ARGUMENT;
-        };
-        let name = match name {
-            Ok(name) => name,
-            Err(result) => return result,
-        };
-        let checks = validate::header_name(name)
-            .and_then(|()| validate::header_value(value))
-            .and_then(|()| validate::header_count(response.response.headers.len() + 1));
-        if let Err((kind, _)) = checks {
-            return violation_result(kind);
-        }
-        response.response.headers.push(Header::new(name, value));
-        FEZZ_RESULT_OK
+        unsafe { push_header(response, name, name_len, value, value_len) }
     })
+}
+
+/// Checks a header field and appends a copy of it to `headers` (of a response or of a request
+/// being built): the body of every `*_add_header`.
+///
+/// # Safety
+/// `name` and `value` must point at `name_len` and `value_len` readable bytes.
+unsafe fn push_header(
+    headers: Option<&mut Vec<Header>>,
+    name: *const c_char,
+    name_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> FezzResult {
+    // SAFETY: guaranteed by the caller.
+    let (name, value) = unsafe { (text(name, name_len), slice(value, value_len)) };
+    let (Some(headers), Some(value)) = (headers, value) else {
+        return FEZZ_RESULT_NULL_ARGUMENT;
+    };
+    let name = match name {
+        Ok(name) => name,
+        Err(result) => return result,
+    };
+    let checks = validate::header_name(name)
+        .and_then(|()| validate::header_value(value))
+        .and_then(|()| validate::header_count(headers.len() + 1));
+    if let Err((kind, _)) = checks {
+        return violation_result(kind);
+    }
+    headers.push(Header::new(name, value));
+    FEZZ_RESULT_OK
 }
 
 /// Sets the body to a copy of the `len` bytes at `data`, replacing any earlier body. At most
@@ -656,7 +757,7 @@ pub unsafe extern "C" fn fezz_buffer_free(buffer: FezzBuffer) {
 #[no_mangle]
 pub extern "C" fn fezz_result_name(result: FezzResult) -> *const c_char {
     ffi_boundary(|| {
-        const NAMES: [&std::ffi::CStr; 8] = [
+        const NAMES: [&std::ffi::CStr; 9] = [
             c"FEZZ_RESULT_OK",
             c"FEZZ_RESULT_NULL_ARGUMENT",
             c"FEZZ_RESULT_REQUEST_INVALID",
@@ -665,6 +766,7 @@ pub extern "C" fn fezz_result_name(result: FezzResult) -> *const c_char {
             c"FEZZ_RESULT_INVALID_VALUE",
             c"FEZZ_RESULT_TOO_LARGE",
             c"FEZZ_RESULT_OUT_OF_RANGE",
+            c"FEZZ_RESULT_RESPONSE_INVALID",
         ];
         const _: () = assert!(NAMES.len() == RESULT_CODES.len());
         usize::try_from(result)

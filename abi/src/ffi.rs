@@ -26,13 +26,16 @@ pub const FEZZ_RESULT_INVALID_VALUE: FezzResult = 5;
 pub const FEZZ_RESULT_TOO_LARGE: FezzResult = 6;
 /// An index is past the end of a list.
 pub const FEZZ_RESULT_OUT_OF_RANGE: FezzResult = 7;
+/// The bytes are not a valid `fezz-response` (`fezz_response_decode`, `fezz_invoke_v2`), or
+/// not a valid `fezz-error` (`fezz_error_decode`).
+pub const FEZZ_RESULT_RESPONSE_INVALID: FezzResult = 8;
 
 /// The ABI version of this header (and of the fezz-abi crate it is generated from): what
 /// `fezz_abi_version()` of a library built against it returns.
 pub const FEZZ_ABI_VERSION: u32 = 2;
 
 /// Every result code with its name and meaning, in numeric order.
-pub const RESULT_CODES: [(FezzResult, &str, &str); 8] = [
+pub const RESULT_CODES: [(FezzResult, &str, &str); 9] = [
     (FEZZ_RESULT_OK, "FEZZ_RESULT_OK", "success"),
     (
         FEZZ_RESULT_NULL_ARGUMENT,
@@ -68,6 +71,11 @@ pub const RESULT_CODES: [(FezzResult, &str, &str); 8] = [
         FEZZ_RESULT_OUT_OF_RANGE,
         "FEZZ_RESULT_OUT_OF_RANGE",
         "an index past the end of a list",
+    ),
+    (
+        FEZZ_RESULT_RESPONSE_INVALID,
+        "FEZZ_RESULT_RESPONSE_INVALID",
+        "the bytes are not a valid fezz-response (or fezz-error)",
     ),
 ];
 

@@ -1,16 +1,22 @@
-//! The codec C API, driven from C: programs in `abi/tests/c/` are compiled against
-//! `spec/fezz.h` and linked with `libfezz_abi.a`, with the link flags of spec/ABI.md.
+//! The codec C API, driven from C: programs in `abi/tests/c/` are compiled and linked with the
+//! one link line of spec/ABI.md, `$(pkg-config --cflags --libs fezz)`, against the C SDK that
+//! `abi/install.sh` installs into `target/tmp/fezz-prefix` (once per run of this binary).
 //!
 //! - `roundtrip.c` reads every field of a request that Rust encoded and answers with a
 //!   response reporting each; Rust decodes the response and checks every field.
 //! - `errors.c` checks the failure paths: NULL arguments, `FEZZ_RESULT_OUT_OF_RANGE`, invalid
 //!   values and limits, out-parameters left alone, `fezz_result_name`, `fezz_error_encode`.
-//! - both again under AddressSanitizer (and LeakSanitizer);
+//! - `helpers.c` is a C author's unit test of its own `fezz_handle_v2`: it builds requests,
+//!   calls the handler in-process with `fezz_invoke_v2` and reads the responses, using every
+//!   helper (C strings, header and query iteration, `fezz_response_set_status`) and checking
+//!   their NULL rules and out-parameters;
+//! - all three again under AddressSanitizer (and LeakSanitizer);
 //! - the C example of spec/ABI.md is extracted from the markdown, built as a shared library
-//!   with the documented link line, loaded, and called like a runner would.
+//!   with the documented commands, loaded, and called like a runner would; again with
+//!   `-fvisibility=hidden`, which must keep its three exports (`FEZZ_EXPORT`);
+//! - the install step itself: what it puts under the prefix and what `fezz.pc` says.
 //!
-//! The static library must be built before these tests run (`cargo build`; `.ci/run` runs
-//! `cargo build --workspace` first); a missing or stale one fails with that advice.
+//! install.sh builds the static library with cargo itself (see `support::installed_prefix`).
 
 #[path = "c/support.rs"]
 mod support;
@@ -23,48 +29,67 @@ use fezz_abi::ffi::{FEZZ_RESULT_OK, FEZZ_RESULT_REQUEST_INVALID};
 use fezz_abi::{decode_error, decode_response, encode_request};
 use fezz_abi::{Header, Request, RequestContext, Response, WireError};
 
-use support::{abi_md_block, c_dir, compiler, run, staticlib};
+use support::{abi_md_block, c_dir, fezz_flags, installed_prefix, pkg_config, run};
+use support::{strict_compiler, workspace_root};
 
-/// The link line of spec/ABI.md ("Building a C function"): the gcc command, with its
-/// continuation lines joined, split into words.
-fn documented_link_command() -> Vec<String> {
+/// The link line of spec/ABI.md ("Building a C function"): the `cc` command of the block, with
+/// its continuation lines joined.
+fn documented_link_command() -> String {
     let block = abi_md_block("<!-- link-line", "sh").replace("\\\n", " ");
     let command = block
         .lines()
-        .find(|line| line.trim_start().starts_with("gcc "))
-        .expect("the link-line block has a gcc command");
-    command.split_whitespace().map(str::to_owned).collect()
+        .find(|line| line.trim_start().starts_with("cc "))
+        .expect("the link-line block has a cc command");
+    command.trim().to_owned()
 }
 
-/// The linker inputs of the documented command from `-lfezz_abi` on (the libraries and the
-/// `-Wl,` options), with `-L` pointing at the static library this test run uses.
-fn link_arguments() -> Vec<String> {
-    let command = documented_link_command();
-    let from = command
-        .iter()
-        .position(|word| word == "-lfezz_abi")
-        .expect("the documented command links -lfezz_abi");
-    let library = staticlib();
-    let mut arguments = vec![format!("-L{}", library.parent().unwrap().display())];
-    arguments.extend(
-        command[from..]
-            .iter()
-            .filter(|word| word.starts_with("-l") || word.starts_with("-Wl,"))
-            .cloned(),
-    );
-    arguments
-}
+/// The part of the link line that names fezz: the same in every doc, example and build.
+const PKG_CONFIG_FLAGS: &str = "$(pkg-config --cflags --libs fezz)";
 
-/// Compiles `abi/tests/c/<name>.c` into an executable in `dir`, with `extra` flags.
+/// Compiles `abi/tests/c/<name>.c` into an executable in `dir`, with `extra` flags and the
+/// flags of the installed `fezz.pc`.
 fn build_program(name: &str, dir: &Path, extra: &[&str]) -> PathBuf {
     let exe = dir.join(name);
-    run(compiler("gcc", "c99")
+    run(strict_compiler("gcc", "c99")
         .args(extra)
         .arg(c_dir().join(format!("{name}.c")))
         .arg("-o")
         .arg(&exe)
-        .args(link_arguments()));
+        .args(fezz_flags()));
     exe
+}
+
+/// Builds the example of spec/ABI.md in `dir` with the documented command, run by `sh` as a
+/// reader would paste it (with `extra` flags after `cc`), and returns the library.
+fn build_documented_example(dir: &Path, extra: &str) -> PathBuf {
+    std::fs::write(
+        dir.join("hello.c"),
+        abi_md_block("<!-- example: hello.c", "c"),
+    )
+    .unwrap();
+    let command = documented_link_command();
+    let command = format!("cc {extra} {}", command.strip_prefix("cc ").unwrap());
+    run(Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .current_dir(dir)
+        .env("PKG_CONFIG_PATH", installed_prefix().join("lib/pkgconfig")));
+    dir.join("libhello.so")
+}
+
+/// The functions a shared library exports (defined, in its dynamic symbol table), sorted.
+fn exported_functions(library: &Path) -> Vec<String> {
+    let exports = run(Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(library));
+    let mut exported: Vec<String> = String::from_utf8(exports.stdout)
+        .unwrap()
+        .lines()
+        .filter(|line| line.contains(" T "))
+        .filter_map(|line| line.split_whitespace().last().map(str::to_owned))
+        .collect();
+    exported.sort();
+    exported
 }
 
 fn write_request(dir: &Path, request: &Request) -> PathBuf {
@@ -190,8 +215,16 @@ fn c_api_failure_paths() {
     assert_eq!(error, WireError::new("c-error", "from C"));
 }
 
-/// Both programs, built with `-fsanitize=address`: no invalid access and no leak (LeakSanitizer
-/// runs at exit) across the C API, with the Rust static library linked in unchanged.
+#[test]
+fn c_helpers_build_requests_invoke_a_handler_and_read_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build_program("helpers", dir.path(), &[]);
+    run(&mut Command::new(&exe));
+}
+
+/// The three programs, built with `-fsanitize=address`: no invalid access and no leak
+/// (LeakSanitizer runs at exit) across the C API, with the Rust static library linked in
+/// unchanged.
 #[test]
 fn c_programs_are_clean_under_address_sanitizer() {
     let dir = tempfile::tempdir().unwrap();
@@ -199,6 +232,7 @@ fn c_programs_are_clean_under_address_sanitizer() {
     let sanitized = |name| build_program(name, dir.path(), &asan);
     let roundtrip = sanitized("roundtrip");
     let errors = sanitized("errors");
+    let helpers = sanitized("helpers");
     let full = write_request(dir.path(), &full_request());
     let with_asan = |exe: &Path| {
         let mut command = Command::new(exe);
@@ -212,42 +246,21 @@ fn c_programs_are_clean_under_address_sanitizer() {
     run(with_asan(&errors)
         .arg(&request)
         .arg(dir.path().join("error.cbor")));
+    run(&mut with_asan(&helpers));
 }
 
 /// The example of spec/ABI.md ("Building a C function"), built exactly as documented into a
 /// shared library, exports exactly the three symbols and answers like a function.
 #[test]
 fn abi_md_example_builds_loads_and_answers() {
-    let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("hello.c");
-    std::fs::write(&source, abi_md_block("<!-- example: hello.c", "c")).unwrap();
     let command = documented_link_command();
-    for flag in ["-std=c99", "-fPIC", "-shared"] {
-        assert!(
-            command.iter().any(|word| word == flag),
-            "the link line lacks {flag}"
-        );
+    for flag in ["-std=c99", "-fPIC", "-shared", PKG_CONFIG_FLAGS] {
+        assert!(command.contains(flag), "the link line lacks {flag}");
     }
-    let library = dir.path().join("libhello.so");
-    run(compiler("gcc", "c99")
-        .args(["-O2", "-fPIC", "-shared"])
-        .arg(&source)
-        .arg("-o")
-        .arg(&library)
-        .args(link_arguments()));
-
-    let exports = run(Command::new("nm")
-        .args(["-D", "--defined-only"])
-        .arg(&library));
-    let mut exported: Vec<String> = String::from_utf8(exports.stdout)
-        .unwrap()
-        .lines()
-        .filter(|line| line.contains(" T "))
-        .filter_map(|line| line.split_whitespace().last().map(str::to_owned))
-        .collect();
-    exported.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let library = build_documented_example(dir.path(), "-Wall -Wextra -Werror");
     assert_eq!(
-        exported,
+        exported_functions(&library),
         ["fezz_abi_version", "fezz_free_v2", "fezz_handle_v2"]
     );
 
@@ -311,12 +324,12 @@ fn abi_md_error_example_fails_the_call_with_its_error() {
     let file = dir.path().join("failing.c");
     std::fs::write(&file, source).unwrap();
     let library = dir.path().join("libfailing.so");
-    run(compiler("gcc", "c99")
+    run(strict_compiler("gcc", "c99")
         .args(["-fPIC", "-shared"])
         .arg(&file)
         .arg("-o")
         .arg(&library)
-        .args(link_arguments()));
+        .args(fezz_flags()));
     // SAFETY: loading runs the library's initialisers; this one is plain C plus the codec.
     let library = unsafe { libloading::Library::new(&library) }.unwrap();
     // SAFETY: the symbols have these types (spec/ABI.md, "The exported symbols").
@@ -338,4 +351,107 @@ fn abi_md_error_example_fails_the_call_with_its_error() {
         decode_error(&encoded).unwrap(),
         WireError::new("db-unavailable", "cannot reach the database")
     );
+}
+
+/// `abi/install.sh PREFIX` puts the header, the archive and `fezz.pc` under the prefix, and
+/// `fezz.pc` carries the include path, `-lfezz_abi`, the native libraries rustc reports for
+/// the archive, and the linker options.
+#[test]
+fn install_sh_installs_header_archive_and_pc() {
+    let prefix = installed_prefix();
+    assert_eq!(
+        std::fs::read_to_string(prefix.join("include/fezz.h")).unwrap(),
+        std::fs::read_to_string(workspace_root().join("spec/fezz.h")).unwrap(),
+        "the installed fezz.h is spec/fezz.h"
+    );
+    let archive = std::fs::metadata(prefix.join("lib/libfezz_abi.a")).unwrap();
+    assert!(
+        archive.len() > 100_000,
+        "libfezz_abi.a has {} bytes",
+        archive.len()
+    );
+    assert_eq!(
+        pkg_config(&["--modversion"]),
+        [env!("CARGO_PKG_VERSION")],
+        "fezz.pc's version"
+    );
+    assert_eq!(
+        pkg_config(&["--cflags"]),
+        [format!("-I{}", prefix.join("include").display())]
+    );
+    let libs = pkg_config(&["--libs"]);
+    assert_eq!(
+        libs[..2],
+        [
+            format!("-L{}", prefix.join("lib").display()),
+            "-lfezz_abi".to_owned()
+        ]
+    );
+    // The native libraries of the Rust standard library on Linux (glibc), then the options.
+    for needed in [
+        "-lgcc_s",
+        "-lpthread",
+        "-lc",
+        "-Wl,--exclude-libs,ALL",
+        "-Wl,--gc-sections",
+    ] {
+        assert!(
+            libs.iter().any(|word| word == needed),
+            "fezz.pc lacks {needed}: {libs:?}"
+        );
+    }
+}
+
+/// The header's `FEZZ_EXPORT` keeps the three entry points exported when a function is compiled
+/// with `-fvisibility=hidden`; with the attribute defined away they disappear, so the check can
+/// fail.
+#[test]
+fn documented_example_keeps_its_exports_under_hidden_visibility() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = build_documented_example(dir.path(), "-fvisibility=hidden");
+    assert_eq!(
+        exported_functions(&library),
+        ["fezz_abi_version", "fezz_free_v2", "fezz_handle_v2"]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let library = build_documented_example(dir.path(), "-fvisibility=hidden -DFEZZ_EXPORT=");
+    assert_eq!(exported_functions(&library), Vec::<String>::new());
+}
+
+/// The in-process test of spec/ABI.md ("Testing a C function"), built as its first line says
+/// with the example function of "Building a C function", passes; and fails against a function
+/// that answers something else (so it can fail).
+#[test]
+fn abi_md_testing_example_runs_the_handler_in_process() {
+    let block = abi_md_block("<!-- testing-example", "c");
+    let first = block.lines().next().unwrap();
+    let command = first
+        .split_once(": ")
+        .and_then(|(_, rest)| rest.strip_suffix(" */"))
+        .expect("the first line of the block is a comment with the command");
+    assert!(command.starts_with("cc ") && command.contains(PKG_CONFIG_FLAGS));
+    let example = abi_md_block("<!-- example: hello.c", "c");
+    for (function, passes) in [
+        (example.clone(), true),
+        (example.replace("hello from %.*s", "hullo from %.*s"), false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hello_test.c"), &block).unwrap();
+        std::fs::write(dir.path().join("hello.c"), function).unwrap();
+        run(Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(dir.path())
+            .env("PKG_CONFIG_PATH", installed_prefix().join("lib/pkgconfig")));
+        let output = Command::new(dir.path().join("hello_test"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.success(),
+            passes,
+            "hello_test printed {stdout}"
+        );
+        assert_eq!(stdout.trim(), if passes { "ok" } else { "FAILED" });
+    }
 }

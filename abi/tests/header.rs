@@ -20,6 +20,16 @@ use support::{abi_md_block, compiler, run, spec_dir, workspace_root};
 /// The variable that makes the drift check rewrite `spec/fezz.h` instead of failing.
 const BLESS: &str = "FEZZ_BLESS";
 
+/// The submodules of `abi/src/capi.rs`, in header order; `every_capi_module_is_in_the_header`
+/// checks that none is missing.
+const CAPI_MODULES: [&str; 5] = [
+    "cstr",
+    "query",
+    "request_builder",
+    "response_reader",
+    "invoke",
+];
+
 fn generate() -> String {
     let abi = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = cbindgen::Config::from_file(abi.join("cbindgen.toml"))
@@ -29,7 +39,15 @@ fn generate() -> String {
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(abi.join("src/ffi.rs"))
-        .with_src(abi.join("src/capi.rs"))
+        .with_src(abi.join("src/limits.rs"))
+        .with_src(abi.join("src/capi.rs"));
+    // cbindgen does not follow `mod` declarations of a source file: each module of the C API is
+    // listed, in the order its functions appear in the header.
+    let bindings = CAPI_MODULES
+        .iter()
+        .fold(bindings, |bindings, module| {
+            bindings.with_src(abi.join(format!("src/capi/{module}.rs")))
+        })
         .generate()
         .unwrap_or_else(|error| panic!("cbindgen failed: {error}"));
     let mut header = Vec::new();
@@ -283,4 +301,125 @@ fn abi_md_declarations_match_the_header() {
          {structs}\n#define SAME(what, condition) typedef char what[(condition) ? 1 : -1]\n{checks}"
     );
     compile_object("gcc", "c99", "doc.c", &source);
+}
+
+/// Every submodule `capi.rs` declares is parsed into the header (cbindgen would silently leave
+/// out one missing from `CAPI_MODULES`).
+#[test]
+fn every_capi_module_is_in_the_header() {
+    let source =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/capi.rs")).unwrap();
+    let mut declared: Vec<&str> = source
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub mod ")?.strip_suffix(';'))
+        .collect();
+    let mut listed = CAPI_MODULES.to_vec();
+    declared.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(
+        declared, listed,
+        "the `pub mod`s of capi.rs vs CAPI_MODULES"
+    );
+}
+
+/// C has one namespace: every macro of the header (the include guard aside) starts with
+/// `FEZZ_`, so a limit added to limits.rs without a rename in cbindgen.toml fails here.
+#[test]
+fn every_macro_has_the_fezz_prefix() {
+    let header = std::fs::read_to_string(spec_dir().join("fezz.h")).unwrap();
+    let macros: Vec<&str> = header
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("#define "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    assert!(macros.len() > 20, "too few macros: {macros:?}");
+    for name in macros {
+        assert!(name.starts_with("FEZZ_"), "fezz.h defines {name}");
+    }
+}
+
+/// The limit macros are the numbers the codec enforces: a C translation unit asserts each at
+/// compile time against the value of the Rust constant.
+#[test]
+fn limit_macros_equal_the_rust_limits() {
+    use fezz_abi::limits::*;
+    let limits = [
+        ("MAX_MESSAGE_BYTES", MAX_MESSAGE_BYTES),
+        ("MAX_BODY_BYTES", MAX_BODY_BYTES),
+        ("MAX_HEADER_COUNT", MAX_HEADER_COUNT),
+        ("MAX_HEADER_NAME_BYTES", MAX_HEADER_NAME_BYTES),
+        ("MAX_HEADER_VALUE_BYTES", MAX_HEADER_VALUE_BYTES),
+        ("MAX_TEXT_BYTES", MAX_TEXT_BYTES),
+        ("MAX_NESTING_DEPTH", MAX_NESTING_DEPTH),
+        ("MAX_MAP_ENTRIES", MAX_MAP_ENTRIES),
+        ("MAX_STRING_CHUNKS", MAX_STRING_CHUNKS),
+        ("FRAME_HEADER_BYTES", FRAME_HEADER_BYTES),
+        ("MAX_STDERR_BYTES", MAX_STDERR_BYTES),
+        ("DECODE_ALLOCATION_FACTOR", DECODE_ALLOCATION_FACTOR),
+        ("DECODE_ALLOCATION_SLACK", DECODE_ALLOCATION_SLACK),
+    ];
+    let mut source = String::from("#include \"fezz.h\"\n");
+    for (name, value) in limits {
+        source += &format!(
+            "typedef char check_{name}[(FEZZ_{name} == {value}u) ? 1 : -1];\n\
+             check_{name} *use_{name};\n"
+        );
+    }
+    compile_object("gcc", "c99", "limits.c", &source);
+    // The check can fail: a wrong number does not compile.
+    let wrong = source.replace(
+        &format!("FEZZ_MAX_BODY_BYTES == {MAX_BODY_BYTES}u"),
+        &format!("FEZZ_MAX_BODY_BYTES == {}u", MAX_BODY_BYTES + 1),
+    );
+    assert_ne!(wrong, source);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wrong.c"), &wrong).unwrap();
+    let output = compiler("gcc", "c99")
+        .arg("-c")
+        .arg(dir.path().join("wrong.c"))
+        .arg("-o")
+        .arg(dir.path().join("wrong.o"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "a wrong limit compiled");
+}
+
+/// The dynamic symbols a shared library built from `DEFINES_THE_EXPORTS` with
+/// `-fvisibility=hidden` (and `extra` flags) defines.
+fn exports_with_hidden_visibility(extra: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("exports.c");
+    std::fs::write(&file, DEFINES_THE_EXPORTS).unwrap();
+    let library = dir.path().join("libexports.so");
+    run(compiler("gcc", "c99")
+        .args(["-fPIC", "-shared", "-fvisibility=hidden"])
+        .args(extra)
+        .arg(&file)
+        .arg("-o")
+        .arg(&library));
+    let symbols = run(std::process::Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&library));
+    let mut names: Vec<String> = String::from_utf8(symbols.stdout)
+        .unwrap()
+        .lines()
+        .filter(|line| line.contains(" T "))
+        .filter_map(|line| line.split_whitespace().last().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `FEZZ_EXPORT` on the three prototypes keeps them exported under `-fvisibility=hidden`; with
+/// the attribute defined away, the same library exports none of them (so the check can fail).
+#[test]
+fn exports_survive_hidden_visibility() {
+    assert_eq!(
+        exports_with_hidden_visibility(&[]),
+        ["fezz_abi_version", "fezz_free_v2", "fezz_handle_v2"]
+    );
+    assert_eq!(
+        exports_with_hidden_visibility(&["-DFEZZ_EXPORT="]),
+        Vec::<String>::new()
+    );
 }

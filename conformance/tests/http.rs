@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::Command;
 
 use support::{
-    artifact, assert_passed, deploy, fixture_manifest, repo_root, rust_fixture, scratch, suite,
-    Hhrf,
+    artifact, assert_passed, deploy, fezz_pkg_config_path, fixture_manifest, repo_root,
+    rust_fixture, scratch, suite, Hhrf,
 };
 
 #[test]
@@ -51,7 +51,9 @@ fn build_example(name: &str, deploy_dir: &Path) {
     let output = Command::new("sh")
         .arg(&script)
         .arg(deploy_dir)
+        // hello-zig links the archive itself; hello-c takes fezz from pkg-config.
         .env("FEZZ_ABI_LIB", artifact("libfezz_abi.a"))
+        .env("PKG_CONFIG_PATH", fezz_pkg_config_path())
         .output()
         .expect("run build.sh");
     assert!(
@@ -90,11 +92,11 @@ fn hello_c_and_hello_zig_answer_next_to_the_rust_example() {
     let hhrf = Hhrf::start(&root);
     assert_eq!(
         get(&hhrf.authority, "/rpc/hello-c@1/world"),
-        (200, "hello from C at /world\n".to_owned())
+        (200, "hello world from C at /world\n".to_owned())
     );
     assert_eq!(
-        get(&hhrf.authority, "/hello-c/route"),
-        (200, "hello from C at /hello-c/route\n".to_owned())
+        get(&hhrf.authority, "/hello-c/route?name=Ada%20L&name=B"),
+        (200, "hello Ada L, B from C at /hello-c/route\n".to_owned())
     );
     assert_eq!(
         get(&hhrf.authority, "/rpc/hello-zig@1/world"),

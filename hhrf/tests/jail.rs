@@ -6,8 +6,9 @@
 //! suite's runner level (`fezz-runner/jail/README.md`, `spec/HTTP.md` "Runner selection").
 //!
 //! Needs `bwrap` (bubblewrap, installed by `.ci/run`) and a C compiler. The library is
-//! `tests/c/jail.c`, built once per test binary against `libfezz_abi.a`.
+//! `tests/c/jail.c`, built once per test binary with `$(pkg-config --cflags --libs fezz)`.
 
+mod c_sdk;
 mod support;
 
 use std::net::TcpListener;
@@ -30,29 +31,19 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// `tests/c/jail.c` built once, against `spec/fezz.h` and the codec's static library.
+/// `tests/c/jail.c` built once, with the link line of spec/ABI.md (`c_sdk`).
 fn jail_library() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let out = scratch("library").join("libjail.so");
-        let workspace = support::workspace();
         let output = Command::new("cc")
             .args([
                 "-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-O1",
             ])
-            .arg("-I")
-            .arg(workspace.join("spec"))
             .arg("-o")
             .arg(&out)
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/jail.c"))
-            .arg(support::built("libfezz_abi.a"))
-            .args([
-                "-lgcc_s",
-                "-lpthread",
-                "-lm",
-                "-ldl",
-                "-Wl,--exclude-libs,ALL",
-            ])
+            .args(c_sdk::flags())
             .output()
             .expect("cc runs (a C compiler is required)");
         assert!(

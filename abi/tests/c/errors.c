@@ -194,7 +194,7 @@ static void check_response(void) {
 static void check_result_names(void) {
     CHECK(strcmp(fezz_result_name(FEZZ_RESULT_OK), "FEZZ_RESULT_OK") == 0);
     CHECK(strcmp(fezz_result_name(FEZZ_RESULT_OUT_OF_RANGE), "FEZZ_RESULT_OUT_OF_RANGE") == 0);
-    CHECK(strcmp(fezz_result_name(8), "FEZZ_RESULT_UNKNOWN") == 0);
+    CHECK(strcmp(fezz_result_name(9), "FEZZ_RESULT_UNKNOWN") == 0);
     CHECK(strcmp(fezz_result_name(-1), "FEZZ_RESULT_UNKNOWN") == 0);
 }
 

@@ -1,5 +1,5 @@
 //! Helpers shared by the tests that compile C (`header.rs`, `c_api.rs`): paths, running gcc and
-//! g++ with the strict flags, and finding `libfezz_abi.a`. Included with `#[path]`, so it is not
+//! g++ with the strict flags, and installing the C SDK with `abi/install.sh` for pkg-config. Included with `#[path]`, so it is not
 //! a test target of its own.
 #![allow(dead_code)] // each test target uses a different subset
 
@@ -8,6 +8,7 @@ mod workspace_build;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// Warnings are errors in every C and C++ compile of the tests.
 pub const STRICT: [&str; 4] = ["-Wall", "-Wextra", "-Wpedantic", "-Werror"];
@@ -64,6 +65,72 @@ pub fn compiler(compiler: &str, std: &str) -> Command {
 /// (`abi/tests/common/workspace_build.rs`), so a stale library is never tested.
 pub fn staticlib() -> PathBuf {
     workspace_build::artifact("libfezz_abi.a")
+}
+
+/// A compile with `compiler` (`gcc` or `g++`), `-std=<std>` and the strict warning flags, but
+/// no include path: for builds that take theirs from the installed `fezz.pc`.
+pub fn strict_compiler(compiler: &str, std: &str) -> Command {
+    let mut command = Command::new(compiler);
+    command.arg(format!("-std={std}")).args(STRICT);
+    command
+}
+
+/// The cargo profile the tests were built with (`dev` or `release`), from the test binary's
+/// place: target/<debug|release>/deps/<name>-<hash>.
+fn profile() -> &'static str {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+        .expect("test binaries live in target/<profile>/deps");
+    if profile_dir == "release" {
+        "release"
+    } else {
+        "dev"
+    }
+}
+
+/// The fezz C SDK as `abi/install.sh` installs it (header, `libfezz_abi.a`, `fezz.pc`), into
+/// `target/tmp/fezz-prefix`, once per test binary and with the tests' own cargo profile, so
+/// every C build of the tests goes through the install step and the one link line.
+///
+/// install.sh runs cargo (`cargo rustc -p fezz-abi`), which is safe here: cargo releases the
+/// build lock before it runs test binaries (checked with cargo 1.95), and after a
+/// `cargo build` only fezz-abi's staticlib unit is compiled, once (a second of work). Each
+/// file is renamed into place, so two test binaries installing at once do not see torn files.
+pub fn installed_prefix() -> &'static Path {
+    static PREFIX: OnceLock<PathBuf> = OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fezz-prefix");
+        run(Command::new("sh")
+            .arg(workspace_root().join("abi/install.sh"))
+            .args(["--profile", profile()])
+            .arg(&prefix));
+        prefix
+    })
+}
+
+/// `pkg-config <arguments> fezz` against [`installed_prefix`], split into words.
+pub fn pkg_config(arguments: &[&str]) -> Vec<String> {
+    let output = run(pkg_config_command().args(arguments).arg("fezz"));
+    String::from_utf8(output.stdout)
+        .expect("pkg-config prints UTF-8")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A `pkg-config` command whose search path is [`installed_prefix`]'s.
+pub fn pkg_config_command() -> Command {
+    let mut command = Command::new("pkg-config");
+    command.env("PKG_CONFIG_PATH", installed_prefix().join("lib/pkgconfig"));
+    command
+}
+
+/// The flags of the one link line: `pkg-config --cflags --libs fezz`.
+pub fn fezz_flags() -> Vec<String> {
+    pkg_config(&["--cflags", "--libs"])
 }
 
 /// A fenced block of spec/ABI.md: the first one of language `language` after the line that

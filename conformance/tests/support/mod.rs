@@ -1,6 +1,6 @@
 //! Shared support of the conformance suite's own tests: finding the built artifacts (never
-//! building them: `.ci/run` runs `cargo build --workspace` first), building the C and Zig
-//! fixtures and the broken C function from source, running the `fezz-conformance` binary, and
+//! building them: `.ci/run` runs `cargo build --workspace` first), installing the C SDK with
+//! `abi/install.sh`, building the C and Zig fixtures and the broken C function from source, running the `fezz-conformance` binary, and
 //! starting hhrf on a free port.
 
 #![allow(dead_code)] // each test binary uses a different part
@@ -74,29 +74,68 @@ fn run_build(command: &mut Command, what: &str) {
     );
 }
 
-/// Compiles a C function library against `spec/fezz.h` and `libfezz_abi.a` with
-/// `-Wall -Wextra -Werror` (plus `extra` flags) into `out`.
+/// The fezz C SDK installed by `abi/install.sh` (with this test build's cargo profile) into
+/// `target/tmp/fezz-prefix`, once per test binary: the C builds below use the one link line of
+/// spec/ABI.md, `$(pkg-config --cflags --libs fezz)`, against it. install.sh runs
+/// `cargo rustc -p fezz-abi`, the only cargo these tests run: cargo has released its build lock
+/// by the time test binaries run, and after `cargo build --workspace` it compiles only
+/// fezz-abi's staticlib unit, once.
+pub fn fezz_prefix() -> &'static Path {
+    static PREFIX: OnceLock<PathBuf> = OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fezz-prefix");
+        let profile = if target_dir().ends_with("release") {
+            "release"
+        } else {
+            "dev"
+        };
+        run_build(
+            Command::new("sh")
+                .arg(repo_root().join("abi/install.sh"))
+                .args(["--profile", profile])
+                .arg(&prefix),
+            "abi/install.sh",
+        );
+        prefix
+    })
+}
+
+/// `PKG_CONFIG_PATH` for [`fezz_prefix`].
+pub fn fezz_pkg_config_path() -> PathBuf {
+    fezz_prefix().join("lib/pkgconfig")
+}
+
+/// `pkg-config --cflags --libs fezz` against [`fezz_prefix`], split into words.
+pub fn fezz_flags() -> Vec<String> {
+    let output = Command::new("pkg-config")
+        .args(["--cflags", "--libs", "fezz"])
+        .env("PKG_CONFIG_PATH", fezz_pkg_config_path())
+        .output()
+        .expect("pkg-config runs (.ci/run installs it)");
+    assert!(
+        output.status.success(),
+        "pkg-config --cflags --libs fezz failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Compiles a C function library with `-Wall -Wextra -Werror` (plus `extra` flags) into `out`,
+/// with the link line of spec/ABI.md: `$(pkg-config --cflags --libs fezz)`.
 pub fn compile_c_function(source: &Path, out: &Path, extra: &[&str]) {
-    let root = repo_root();
     let mut command = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".to_owned()));
     command
         .args([
             "-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-g",
         ])
         .args(extra)
-        .arg("-I")
-        .arg(root.join("spec"))
         .arg("-o")
         .arg(out)
         .arg(source)
-        .arg(abi_static_lib())
-        .args([
-            "-lgcc_s",
-            "-lpthread",
-            "-lm",
-            "-ldl",
-            "-Wl,--exclude-libs,ALL",
-        ]);
+        .args(fezz_flags());
     run_build(&mut command, &format!("compiling {}", source.display()));
 }
 

@@ -4,8 +4,7 @@
 //! one response at a time from a keep-alive connection, and hhrf's resource figures from
 //! `/proc`.
 //!
-//! `faulty.c` links the codec's static library, `libfezz_abi.a`, from the build directory
-//! (`cargo build --workspace` puts it there, next to `hhrf`).
+//! `faulty.c` links the codec through the C SDK that `abi/install.sh` installs (`c_sdk`).
 
 #![allow(dead_code)]
 
@@ -17,34 +16,23 @@ use std::time::{Duration, Instant};
 
 use crate::support::{self, Root};
 
+#[path = "../c_sdk/mod.rs"]
+mod c_sdk;
+
 /// `tests/c/faulty.c`, built into `dir` as `libfaulty.so` with the link line of
-/// `spec/ABI.md`, "Building a C function".
+/// `spec/ABI.md`, "Building a C function": `$(pkg-config --cflags --libs fezz)`.
 pub fn library(dir: &Path) -> PathBuf {
     let path = dir.join("libfaulty.so");
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let source = manifest_dir.join("tests/c/faulty.c");
-    let spec = manifest_dir.join("../spec");
-    let codec = support::built("libfezz_abi.a");
     let output = Command::new("cc")
         .args([
-            "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-fPIC", "-shared", "-I",
+            "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-fPIC", "-shared",
         ])
-        .arg(&spec)
         .arg("-o")
         .arg(&path)
         .arg(&source)
-        .arg(&codec)
-        .args([
-            "-lgcc_s",
-            "-lutil",
-            "-lrt",
-            "-lpthread",
-            "-lm",
-            "-ldl",
-            "-lc",
-            "-Wl,--exclude-libs,ALL",
-            "-Wl,--gc-sections",
-        ])
+        .args(c_sdk::flags())
         .output()
         .expect("cc runs (a C compiler is required)");
     assert!(
