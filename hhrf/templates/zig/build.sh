@@ -16,16 +16,14 @@ checkout=${FEZZ_CHECKOUT:-{{checkout}}}
 zig=${FEZZ_ZIG:-python3 -m ziglang}
 out_dir=${1:-$here}
 
-# The one place that says how to compile and link: `zig build-lib` (or `zig test`, $1) on
+# The one place that says how to compile and link: `zig build-lib` (or `zig test`) on
 # function.zig with the translated header as module `fezz`. Once the checkout ships the Zig
 # module (abi/zig/), `-Mfezz=` names it instead of the translate-c output.
 # -lunwind: the Rust static library needs an unwinder, and zig links no libgcc_s by itself.
 zig_function() {
-    mode=$1
-    shift
     # shellcheck disable=SC2086 # $zig may be a command with arguments
-    (cd "$work" && $zig "$mode" -O ReleaseSafe -lc -lunwind \
-        --dep fezz -Mroot="$here/function.zig" -Mfezz="$work/fezz.zig" "$abi_lib" "$@")
+    (cd "$work" && $zig "$@" -lc -lunwind \
+        --dep fezz -Mroot="$here/function.zig" -Mfezz="$work/fezz.zig" "$abi_lib")
 }
 
 target=${CARGO_TARGET_DIR:-$checkout/target}
@@ -42,16 +40,18 @@ if [ -z "$abi_lib" ] || [ ! -f "$abi_lib" ]; then
     exit 1
 fi
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# A stable folder for the translated header, so zig's cache recognises unchanged inputs.
+work=$here/.zig-cache/fezz-h
+mkdir -p "$work"
 # shellcheck disable=SC2086
-$zig translate-c -lc "$checkout/spec/fezz.h" > "$work/fezz.zig"
+$zig translate-c -lc "$checkout/spec/fezz.h" > "$work/fezz.zig.tmp.$$"
+mv -f "$work/fezz.zig.tmp.$$" "$work/fezz.zig"
 
 if [ "${FEZZ_ZIG_TEST:-0}" = 1 ]; then
     zig_function test
     exit 0
 fi
 # A new name, then a rename: a runner loading the old library never sees a half-written one.
-zig_function build-lib -dynamic --name {{lib}} -femit-bin="$out_dir/.lib{{lib}}.so.tmp.$$"
+zig_function build-lib -dynamic -O ReleaseSafe --name {{lib}} -femit-bin="$out_dir/.lib{{lib}}.so.tmp.$$"
 mv -f "$out_dir/.lib{{lib}}.so.tmp.$$" "$out_dir/lib{{lib}}.so"
 echo "build.sh: built $out_dir/lib{{lib}}.so" >&2
