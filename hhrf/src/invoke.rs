@@ -1,5 +1,5 @@
 //! One call of a function, outside the server, exactly as hhrf would run it (`hhrf invoke`,
-//! `spec/HTTP.md`, "Invoking a function").
+//! `spec/HTTP.md`, "Subcommands").
 //!
 //! What lives here: [`Target`] (a library file, or a deployed `id@version`) and
 //! [`Target::function`] (the [`Function`] hhrf would call: with the manifest's env, limits,
