@@ -428,6 +428,58 @@ fn bad_arguments_exit_2_naming_the_flag() {
 }
 
 #[test]
+fn the_scaffolds_scripts_pass_shellcheck() {
+    let work = tempfile::tempdir().unwrap();
+    let mut scripts = Vec::new();
+    for lang in ["rust", "c", "zig"] {
+        let name = format!("lint-{lang}");
+        run_ok(
+            hhrf()
+                .args(["new", "--lang", lang, &name, "--dir"])
+                .arg(work.path()),
+        );
+        for entry in std::fs::read_dir(work.path().join(&name)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|extension| extension == "sh") {
+                scripts.push(path);
+            }
+        }
+    }
+    // deploy.sh and build.sh for each, test.sh for C and Zig.
+    assert_eq!(scripts.len(), 8, "{scripts:?}");
+    let output = run(Command::new("shellcheck")
+        .args(["--shell=sh", "--severity=style"])
+        .args(&scripts));
+    assert!(
+        output.status.success(),
+        "shellcheck (installed by .ci/run) failed: {}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn the_rust_template_is_rustfmt_clean() {
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/rust/lib.rs");
+    run_ok(
+        Command::new("rustfmt")
+            .args(["--check", "--edition", "2021"])
+            .arg(template),
+    );
+}
+
+#[test]
+fn serve_is_a_synonym_of_plain_hhrf() {
+    let root = Root::new();
+    root.add_fixture(5_000);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hhrf"));
+    command.arg("serve");
+    let server = Hhrf::start_command(command, &root, &[]);
+    server.assert_still_serving();
+    assert_eq!(server.get("/_fezz/health").status, 200);
+}
+
+#[test]
 fn help_lists_the_subcommands_and_each_has_its_own() {
     let output = run_ok(hhrf().arg("--help"));
     let usage = text(&output.stdout);

@@ -27,6 +27,7 @@ target=${CARGO_TARGET_DIR:-$checkout/target}
 abi_lib=${FEZZ_ABI_LIB:-}
 if [ -z "$abi_lib" ]; then
     for candidate in "$target/debug/libfezz_abi.a" "$target/release/libfezz_abi.a"; do
+        # shellcheck disable=SC3013 # -nt: dash, bash and busybox sh all have it
         if [ -f "$candidate" ] && { [ -z "$abi_lib" ] || [ "$candidate" -nt "$abi_lib" ]; }; then
             abi_lib=$candidate
         fi
