@@ -21,7 +21,7 @@ use fezz_abi::runner_protocol::RunnerExit;
 use fezz_abi::{encode_request, Request};
 
 use crate::dispatch;
-use crate::manifest::{Manifest, TimeoutMs, MANIFEST_FILE};
+use crate::manifest::{Manifest, TimeoutMs, MANIFEST_FILE, MAX_MANIFEST_BYTES};
 use crate::outcome::{classify, signal_name, ExitState, Outcome};
 use crate::registry::{Diagnostic, Function, Registry};
 use crate::runner::{RunOutput, Runner};
@@ -113,11 +113,13 @@ fn not_deployed(root: &Path, name: &str, diagnostics: &[Diagnostic]) -> String {
 
 /// The [`Function`] for a library file (see [`Target::function`]).
 fn library_function(path: &Path) -> Result<Function, InvokeError> {
-    let library = fs::canonicalize(path)
+    // Absolute, but symbolic links kept: the folder is the one the path names, as for a
+    // function folder whose library is a link.
+    let library = std::path::absolute(path)
         .map_err(|error| InvokeError::Target(format!("{}: {error}", path.display())))?;
     if !library.is_file() {
         return Err(InvokeError::Target(format!(
-            "{} is not a library file",
+            "{} is not a library file (nor an id@version deployed in --root)",
             path.display()
         )));
     }
@@ -130,7 +132,16 @@ fn library_function(path: &Path) -> Result<Function, InvokeError> {
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let manifest = match fs::read(&manifest_path) {
+    // One byte past the limit, so that `Manifest::parse` reports a file that is too large.
+    let read_manifest = |path: &Path| -> std::io::Result<Vec<u8>> {
+        use std::io::Read as _;
+        let mut bytes = Vec::new();
+        fs::File::open(path)?
+            .take(MAX_MANIFEST_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    let manifest = match read_manifest(&manifest_path) {
         Ok(bytes) => {
             let manifest = Manifest::parse(&bytes).map_err(|error| {
                 InvokeError::Target(format!("{}: {error}", manifest_path.display()))

@@ -333,6 +333,30 @@ fn a_failing_call_shows_the_code_the_exit_and_the_stderr() {
 }
 
 #[test]
+fn a_manifest_beside_the_library_applies_when_it_names_it() {
+    let (dir, library) = fixture();
+    std::fs::write(
+        dir.path().join("fezz.json"),
+        r#"{"id": "fx", "version": "7", "entry": "libfx.so", "routes": [], "timeout_ms": 300}"#,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let output = run(hhrf().args(["invoke", "--json"]).arg(&library).arg("/hang"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the manifest's timeout_ms did not apply"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["outcome"], "timeout", "{json}");
+    let output = run_ok(hhrf().args(["invoke", "--diag"]).arg(&library).arg("/"));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains(r#"0: "fx","#) && stdout.contains(r#"1: "7","#),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn diag_prints_the_request_and_the_response_in_diagnostic_notation() {
     let (_dir, library) = fixture();
     let output = run_ok(
