@@ -196,6 +196,12 @@ fn new(args: NewArgs) -> ExitCode {
                 args.lang.name(),
                 args.lang.next_steps()
             ));
+            if args.lang == Language::Rust {
+                say(format_args!(
+                    "fezz-abi is not published: Cargo.toml depends on {}/abi by path",
+                    scaffold::checkout().display()
+                ));
+            }
             ExitCode::SUCCESS
         }
         Err(error @ scaffold::ScaffoldError::Name(_)) => {

@@ -79,10 +79,12 @@ fn scaffold_round_trip(
             .arg(work.path()),
     );
     let folder = work.path().join(name);
-    assert!(
-        text(&created.stderr).contains(&folder.display().to_string()),
-        "{}",
-        text(&created.stderr)
+    let said = text(&created.stderr);
+    assert!(said.contains(&folder.display().to_string()), "{said}");
+    assert_eq!(
+        said.contains("fezz-abi is not published"),
+        lang == "rust",
+        "{said}"
     );
     for file in ["fezz.json", "build.sh", "deploy.sh", "README.md"] {
         assert!(folder.join(file).is_file(), "{file} is missing");
