@@ -41,12 +41,22 @@ pub const MAX_COUNT_SETTING: u64 = 1 << 20;
 
 /// The `--help` text.
 pub const USAGE: &str = "\
-usage: hhrf [--listen ADDR] [--root DIR] [--timeout-ms N] [--max-calls N] [--max-queue N]
+usage: hhrf [serve] [--listen ADDR] [--root DIR] [--timeout-ms N] [--max-calls N] [--max-queue N]
             [--memory-budget BYTES] [--backlog N] [--runner-user UID[:GID]]
+       hhrf new --lang rust|c|zig NAME [--dir DIR]
+       hhrf invoke LIBRARY|ID@VERSION [PATH] [-X METHOD] [-H 'NAME: VALUE']... [-d BODY] [--json|--diag]
 
 Serves the functions in DIR/functions/<id>@<version>/ over HTTP, one runner process per call.
 
-options (each overrides its environment variable):
+commands:
+  serve             serve (the default: `hhrf [options]` is `hhrf serve [options]`)
+  new               create a function folder: a hello function, fezz.json, a test, build and
+                    deploy scripts (`hhrf new --help`)
+  invoke            run one call of a library or a deployed ID@VERSION through the runner, as
+                    hhrf would, and print the response (`hhrf invoke --help`)
+  exit codes: 0 success, 1 failure, 2 a usage error (`hhrf invoke`: 1 when the call failed)
+
+options of serve (each overrides its environment variable):
   --listen ADDR     address to listen on, ip:port (port 0 picks one)  [HHRF_LISTEN, default 127.0.0.1:3000]
   --root DIR        folder that holds functions/                      [HHRF_ROOT, default .]
   --timeout-ms N    call timeout for functions whose fezz.json sets none, 1..=3600000

@@ -40,16 +40,19 @@
 //! [`routes`] root routes; [`dispatch`] HTTP ↔ wire; [`runner`] the runner process;
 //! [`outcome`] what became of a request and its HTTP response; [`server`] the accept loop
 //! and shutdown; [`log`] the log lines; [`scratch`] the per-call scratch folders;
-//! [`privileges`] the user runners run as.
+//! [`privileges`] the user runners run as; [`cli`] the subcommands `hhrf new` ([`scaffold`])
+//! and `hhrf invoke` ([`invoke`]).
 #![deny(missing_docs)]
 
 pub mod admission;
 pub mod boundary;
 pub mod check;
+pub mod cli;
 pub mod client_io;
 pub mod config;
 pub mod containment;
 pub mod dispatch;
+pub mod invoke;
 pub mod log;
 pub mod manifest;
 pub mod outcome;
@@ -57,5 +60,6 @@ pub mod privileges;
 pub mod registry;
 pub mod routes;
 pub mod runner;
+pub mod scaffold;
 pub mod scratch;
 pub mod server;

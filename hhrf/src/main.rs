@@ -1,12 +1,14 @@
 //! The `hhrf` binary: reads the settings, loads the functions, chooses the runner, serves
 //! until SIGTERM or ctrl-c (a second one ends in-flight calls), and exits 0; exits 2 on a
-//! bad command line and 1 on any other startup failure.
+//! bad command line and 1 on any other startup failure. `hhrf serve [options]` is the same;
+//! `hhrf new` and `hhrf invoke` are subcommands parsed by `hhrf::cli`.
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use fezz_abi::limits::{MAX_BODY_BYTES, MAX_STDERR_BYTES};
+use hhrf::cli;
 use hhrf::config::{self, Command, USAGE};
 use hhrf::containment::{self, Capabilities};
 use hhrf::log::{self, List};
@@ -30,7 +32,30 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let command = config::parse(std::env::args_os().skip(1), |name| std::env::var_os(name));
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    match args.first().and_then(|first| first.to_str()) {
+        Some(first) if cli::is_subcommand(first) => {
+            use clap::Parser as _;
+            let parsed = cli::Cli::try_parse_from(std::iter::once("hhrf".into()).chain(args));
+            return Ok(match parsed {
+                Ok(parsed) => cli::run(parsed),
+                // clap's exit codes: 0 for --help and --version, 2 for a usage error.
+                Err(error) => {
+                    let _ = error.print();
+                    ExitCode::from(if error.use_stderr() {
+                        cli::USAGE_EXIT
+                    } else {
+                        0
+                    })
+                }
+            });
+        }
+        Some("serve") => {
+            args.remove(0);
+        }
+        _ => {}
+    }
+    let command = config::parse(args, |name| std::env::var_os(name));
     let config = match command {
         Ok(Command::Serve(config)) => config,
         Ok(Command::Help) => {

@@ -7,6 +7,7 @@
 //! - "Hop-by-hop headers": the list against `dispatch::HOP_BY_HOP`;
 //! - "Manifest format": the `limits.*` fields and their ranges against `manifest::Limits`
 //!   and `ResourceLimit`, and "Environment passed to runners" names each `FEZZ_LIMIT_…`;
+//! - "Subcommands": `hhrf new`'s languages and `hhrf invoke`'s context defaults;
 //! - every link in HTTP.md resolves to a file and a heading, and every anchor that a vector in
 //!   `spec/vectors/http` cites exists.
 
@@ -426,4 +427,26 @@ fn links_resolve_and_cited_anchors_exist() {
             );
         }
     }
+}
+
+#[test]
+fn subcommand_defaults_match_the_code() {
+    use clap::ValueEnum as _;
+    let new = section(&http_md(), "### `hhrf new`");
+    let languages: Vec<&str> = hhrf::scaffold::Language::value_variants()
+        .iter()
+        .map(|language| language.name())
+        .collect();
+    let usage = format!("hhrf new --lang {} NAME", languages.join("|"));
+    assert!(new.contains(&usage), "no `{usage}` in:\n{new}");
+    // Sentences wrap: compare with the line breaks as spaces.
+    let invoke = section(&http_md(), "### `hhrf invoke`").replace('\n', " ");
+    for (flag, default) in [
+        ("--request-id", hhrf::invoke::DEFAULT_REQUEST_ID),
+        ("--client-address", hhrf::invoke::DEFAULT_CLIENT_ADDRESS),
+    ] {
+        let text = format!("`{flag}` (default `{default}`)");
+        assert!(invoke.contains(&text), "no {text} in:\n{invoke}");
+    }
+    assert!(invoke.contains(&format!("else {DEFAULT_TIMEOUT_MS})")));
 }

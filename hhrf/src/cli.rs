@@ -1,0 +1,368 @@
+//! The subcommands of the `hhrf` binary (`spec/HTTP.md`, "Subcommands"): `hhrf new` and
+//! `hhrf invoke`, parsed with clap. `hhrf serve [options]` and plain `hhrf [options]` keep
+//! the server's own parser (`config`); the binary picks one by the first argument
+//! ([`is_subcommand`]).
+//!
+//! What lives here: the command-line shapes ([`Cli`], [`InvokeArgs`], [`NewArgs`]) and the
+//! thin glue that turns them into library calls ([`run`]): `invoke::invoke` and
+//! `scaffold::create`. Exit codes: 0 success, 1 failure, 2 a usage error (clap's own exit code
+//! for one).
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use fezz_abi::limits::MAX_BODY_BYTES;
+
+use crate::config::{DEFAULT_ROOT, DEFAULT_TIMEOUT_MS};
+use crate::invoke::{self, CallSpec, InvokeError, Target, DEFAULT_CLIENT_ADDRESS};
+use crate::manifest::TimeoutMs;
+use crate::registry::Function;
+use crate::runner::{self, ProcessGroups, Runner};
+use crate::scaffold::{self, Language};
+
+/// The exit code of a usage error (as clap's, and as the server's bad settings).
+pub const USAGE_EXIT: u8 = 2;
+
+/// The first arguments that name a subcommand parsed here (`serve` is the server's parser).
+pub const SUBCOMMANDS: [&str; 2] = ["new", "invoke"];
+
+/// Whether `first` (the first argument) names a subcommand parsed by [`Cli`].
+pub fn is_subcommand(first: &str) -> bool {
+    SUBCOMMANDS.contains(&first)
+}
+
+/// `hhrf <subcommand>`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hhrf",
+    version,
+    about = "The fezz host HTTP server and its tools.",
+    after_help = "`hhrf [options]` or `hhrf serve [options]` runs the server: see `hhrf --help`."
+)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a function folder (a hello function, fezz.json, a test, build and deploy scripts).
+    New(NewArgs),
+    /// Run one call of a library or a deployed id@version through the runner, as hhrf would.
+    #[command(after_help = INVOKE_AFTER_HELP)]
+    Invoke(Box<InvokeArgs>),
+}
+
+const INVOKE_AFTER_HELP: &str = "\
+Prints the response (status line, headers, a blank line, the body) on stdout and what the
+function wrote to stderr, between two marker lines, on stderr. When the call fails (the
+function failed, the runner crashed, failed or timed out, the request was past a limit), it
+prints the error code, the message, the runner's exit code or signal and its stderr.
+
+Exit codes: 0 the function answered (whatever its status); 1 the call failed, or the target
+was not found; 2 a usage error.
+
+Environment: FEZZ_RUNNER chooses the runner as for the server; HHRF_ROOT is the default
+--root; HHRF_RUNNER_USER the default --runner-user.";
+
+/// `hhrf new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The language of the function.
+    #[arg(long, value_enum)]
+    pub lang: Language,
+    /// The function id (1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'), also the folder name.
+    pub name: String,
+    /// The folder to create the function folder in.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// `hhrf invoke`.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// A library file (a fezz.json beside it that names it applies), or a deployed id@version.
+    pub target: String,
+    /// The path the function sees, with an optional ?query.
+    #[arg(default_value = "/", value_parser = parse_path)]
+    pub path: String,
+    /// The request method.
+    #[arg(short = 'X', long, default_value = "GET", value_parser = parse_method)]
+    pub method: String,
+    /// A header field, `name: value`; repeat for more.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// The request body.
+    #[arg(short = 'd', long, conflicts_with = "data_file")]
+    pub data: Option<String>,
+    /// Read the request body from FILE (`-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    pub data_file: Option<PathBuf>,
+    /// The context's request id.
+    #[arg(long, default_value = invoke::DEFAULT_REQUEST_ID)]
+    pub request_id: String,
+    /// The context's client address.
+    #[arg(long, default_value = DEFAULT_CLIENT_ADDRESS)]
+    pub client_address: String,
+    /// The context's host (default: the Host header's).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// The context's deadline, in ms since the Unix epoch (default: now + the timeout).
+    #[arg(long)]
+    pub deadline_ms: Option<u64>,
+    /// How long the call may run (default: the manifest's timeout_ms, else 10000), 1..=3600000.
+    #[arg(long, value_parser = parse_timeout)]
+    pub timeout_ms: Option<TimeoutMs>,
+    /// The folder that holds functions/, for an id@version target [env HHRF_ROOT, default .].
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// When run as root, the user runners switch to, UID[:GID] (0:0 stays root)
+    /// [env HHRF_RUNNER_USER, default 61792:61792].
+    #[arg(long, value_parser = crate::privileges::parse_user)]
+    pub runner_user: Option<(u32, u32)>,
+    /// Print one JSON object (status, headers, body, stderr, outcome) instead of the text form.
+    #[arg(long, conflicts_with = "diag")]
+    pub json: bool,
+    /// Print the request and the response in CBOR diagnostic notation.
+    #[arg(long)]
+    pub diag: bool,
+    /// Print the body as is, even when it is not text.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+/// A path with an optional query, as the function sees it.
+fn parse_path(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') {
+        return Err("must start with '/' (a path with an optional ?query)".to_owned());
+    }
+    text.parse::<http::uri::PathAndQuery>()
+        .map_err(|error| format!("not a path with an optional ?query: {error}"))?;
+    Ok(text.to_owned())
+}
+
+/// A method token.
+fn parse_method(text: &str) -> Result<String, String> {
+    http::Method::from_bytes(text.as_bytes())
+        .map(|method| method.as_str().to_owned())
+        .map_err(|_| "not an HTTP method token".to_owned())
+}
+
+/// `name: value`, both valid in HTTP.
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| "must be `name: value`".to_owned())?;
+    let name = http::HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("{:?} is not a header name", name.trim()))?;
+    let value = value.trim_start();
+    http::HeaderValue::from_str(value).map_err(|_| format!("{value:?} is not a header value"))?;
+    Ok((name.as_str().to_owned(), value.to_owned()))
+}
+
+/// A call timeout in milliseconds.
+fn parse_timeout(text: &str) -> Result<TimeoutMs, String> {
+    let ms = text
+        .parse::<u64>()
+        .map_err(|_| "must be a whole number of milliseconds".to_owned())?;
+    TimeoutMs::new(ms)
+}
+
+/// Runs a parsed subcommand and returns the exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::New(args) => new(args),
+        Command::Invoke(args) => run_invoke(*args),
+    }
+}
+
+/// Prints one `hhrf: …` line on stderr.
+fn say(line: impl std::fmt::Display) {
+    crate::log::line(line);
+}
+
+/// `hhrf new`.
+fn new(args: NewArgs) -> ExitCode {
+    match scaffold::create(args.lang, &args.name, &args.dir, &scaffold::checkout()) {
+        Ok(folder) => {
+            say(format_args!(
+                "created {} ({}); next: {}",
+                folder.display(),
+                args.lang.name(),
+                args.lang.next_steps()
+            ));
+            if args.lang == Language::Rust {
+                say(format_args!(
+                    "fezz-abi is not published: Cargo.toml depends on {}/abi by path",
+                    scaffold::checkout().display()
+                ));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error @ scaffold::ScaffoldError::Name(_)) => {
+            say(format_args!("error: {error}"));
+            ExitCode::from(USAGE_EXIT)
+        }
+        Err(error) => {
+            say(format_args!("error: {error}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads at most one byte more than the body limit (`wire_request` refuses a larger body
+/// as the server would).
+fn read_body(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    reader
+        .take(MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut body)?;
+    Ok(body)
+}
+
+/// `hhrf invoke`.
+fn run_invoke(args: InvokeArgs) -> ExitCode {
+    let body = match (&args.data, &args.data_file) {
+        (Some(data), _) => data.clone().into_bytes(),
+        (None, Some(file)) if file == Path::new("-") => match read_body(std::io::stdin().lock()) {
+            Ok(body) => body,
+            Err(error) => {
+                say(format_args!("error: --data-file -: reading stdin: {error}"));
+                return ExitCode::from(USAGE_EXIT);
+            }
+        },
+        (None, Some(file)) => match std::fs::File::open(file).and_then(read_body) {
+            Ok(body) => body,
+            Err(error) => {
+                say(format_args!(
+                    "error: --data-file {}: {error}",
+                    file.display()
+                ));
+                return ExitCode::from(USAGE_EXIT);
+            }
+        },
+        (None, None) => Vec::new(),
+    };
+    let root = args
+        .root
+        .clone()
+        .or_else(|| std::env::var_os("HHRF_ROOT").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
+    let runner_user = match args.runner_user {
+        Some(user) => user,
+        None => match std::env::var("HHRF_RUNNER_USER") {
+            Ok(text) => match crate::privileges::parse_user(&text) {
+                Ok(user) => user,
+                Err(rule) => {
+                    say(format_args!("error: HHRF_RUNNER_USER={text:?}: {rule}"));
+                    return ExitCode::from(USAGE_EXIT);
+                }
+            },
+            Err(_) => crate::privileges::DEFAULT_RUNNER_USER,
+        },
+    };
+    let target = Target::parse(&args.target, &root);
+    let function = match target.function() {
+        Ok(function) => function,
+        Err(error) => {
+            say(format_args!("error: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let user = crate::privileges::effective(runner_user);
+    crate::privileges::set_runner_user(user);
+    if let (Some(user), Target::Deployed { root, .. }) = (user, &target) {
+        let shared = Arc::new(function.clone());
+        for line in crate::privileges::hand_over_grants(root, &[&shared], user) {
+            say(line);
+        }
+    }
+    let spec = CallSpec {
+        method: args.method.clone(),
+        target: args.path.clone(),
+        headers: args.headers.clone(),
+        body,
+        request_id: args.request_id.clone(),
+        client_address: args.client_address.clone(),
+        host: args.host.clone(),
+        deadline_unix_ms: args.deadline_ms,
+        timeout: args.timeout_ms,
+    };
+    match call(&function, spec) {
+        Ok(invocation) => print(&invocation, &args),
+        Err(InvokeError::Request(reason)) => {
+            say(format_args!("error: {reason}"));
+            ExitCode::from(USAGE_EXIT)
+        }
+        Err(error) => {
+            say(format_args!("error: {error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Chooses the runner as the server does and makes the call on a runtime of its own.
+fn call(function: &Function, spec: CallSpec) -> Result<invoke::Invocation, InvokeError> {
+    let groups = Arc::new(ProcessGroups::default());
+    groups.enable_reaper();
+    let cwd = std::env::current_dir()
+        .map_err(|error| InvokeError::Target(format!("reading the current directory: {error}")))?;
+    let path = std::env::var_os("PATH");
+    let exe = std::env::current_exe().ok();
+    let program = runner::resolve_runner(
+        std::env::var_os("FEZZ_RUNNER").as_deref(),
+        exe.as_deref(),
+        path.as_deref(),
+        &cwd,
+    )
+    .map_err(|error| InvokeError::Target(error.to_string()))?;
+    let runner = Runner::new(program, path, groups);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| InvokeError::Target(format!("starting the async runtime: {error}")))?;
+    let default_timeout = TimeoutMs::new(DEFAULT_TIMEOUT_MS).map_err(InvokeError::Target)?;
+    let result = runtime.block_on(invoke::invoke(&runner, function, spec, default_timeout));
+    drop(runtime);
+    if let Ok(base) = crate::scratch::ScratchBase::global() {
+        if let Err(error) =
+            crate::scratch::remove_tree(base.path(), crate::scratch::MAX_SCRATCH_ENTRIES)
+        {
+            say(format_args!(
+                "scratch folder {} not fully removed: {error}",
+                base.path().display()
+            ));
+        }
+    }
+    result
+}
+
+/// Prints an invocation in the form `args` asks for; the exit code (0: the function
+/// answered).
+fn print(invocation: &invoke::Invocation, args: &InvokeArgs) -> ExitCode {
+    let rendered = invocation.text(args.raw);
+    let mut stdout = std::io::stdout().lock();
+    let written = if args.json {
+        let mut text = serde_json::to_string(&invocation.json()).unwrap_or_default();
+        text.push('\n');
+        stdout.write_all(text.as_bytes())
+    } else if args.diag {
+        stdout.write_all(invocation.diag().as_bytes())
+    } else {
+        stdout.write_all(&rendered.stdout)
+    };
+    let _ = written.and_then(|()| stdout.flush());
+    if !args.json {
+        let _ = std::io::stderr().write_all(rendered.stderr.as_bytes());
+    }
+    if invocation.answered() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
