@@ -22,7 +22,7 @@ pub enum Language {
     Rust,
     /// A C file against `fezz.h` and `libfezz_abi.a`, tested through `hhrf invoke`.
     C,
-    /// A Zig file against `fezz.h` (through `zig translate-c`), tested with `zig test`.
+    /// A Zig file on the fezz Zig module (`abi/zig`), tested with `zig test`.
     Zig,
 }
 

@@ -4,39 +4,32 @@
 #
 #   ./build.sh [OUT_DIR]
 #
+# fezz comes from pkg-config (fezz.pc, which the checkout's abi/install.sh installs). When
+# pkg-config does not find it (PKG_CONFIG_PATH), build.sh installs it from the checkout first,
+# into $CARGO_TARGET_DIR/fezz-prefix/$FEZZ_PROFILE (default dev), and uses that.
 # Environment: CC (default cc); FEZZ_CHECKOUT, the fezz checkout (default the one `hhrf new`
-# was built from); FEZZ_ABI_LIB, the path of libfezz_abi.a (default: the newer of
-# $CARGO_TARGET_DIR/debug and /release, CARGO_TARGET_DIR defaulting to the checkout's
-# target/; `cargo build -p fezz-abi` in the checkout makes it).
+# was built from); PKG_CONFIG_PATH, FEZZ_PROFILE, CARGO_TARGET_DIR.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 checkout=${FEZZ_CHECKOUT:-{{checkout}}}
 out_dir=${1:-$here}
 
-# The one place that says how to compile and link (spec/ABI.md, "Building a C function").
-# Once the checkout installs fezz.pc for pkg-config, it becomes:
-#   ${CC:-cc} -std=c11 -Wall -Wextra -Werror -O2 -fPIC -shared -o "$1" "$here/function.c" $(pkg-config --cflags --libs fezz)
-build_library() {
-    ${CC:-cc} -std=c11 -Wall -Wextra -Werror -O2 -fPIC -shared -I "$checkout/spec" \
-        -o "$1" "$here/function.c" \
-        "$abi_lib" -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc \
-        -Wl,--exclude-libs,ALL -Wl,--gc-sections
-}
+if ! pkg-config --exists fezz 2>/dev/null; then
+    profile=${FEZZ_PROFILE:-dev}
+    prefix=${CARGO_TARGET_DIR:-$checkout/target}/fezz-prefix/$profile
+    echo "build.sh: pkg-config finds no fezz; installing it into $prefix" >&2
+    sh "$checkout/abi/install.sh" --profile "$profile" "$prefix"
+    PKG_CONFIG_PATH=$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+    export PKG_CONFIG_PATH
+fi
 
-target=${CARGO_TARGET_DIR:-$checkout/target}
-abi_lib=${FEZZ_ABI_LIB:-}
-if [ -z "$abi_lib" ]; then
-    for candidate in "$target/debug/libfezz_abi.a" "$target/release/libfezz_abi.a"; do
-        # shellcheck disable=SC3013 # -nt: dash, bash and busybox sh all have it
-        if [ -f "$candidate" ] && { [ -z "$abi_lib" ] || [ "$candidate" -nt "$abi_lib" ]; }; then
-            abi_lib=$candidate
-        fi
-    done
-fi
-if [ -z "$abi_lib" ] || [ ! -f "$abi_lib" ]; then
-    echo "build.sh: libfezz_abi.a not found; run \`cargo build -p fezz-abi\` in $checkout (or set FEZZ_ABI_LIB)" >&2
-    exit 1
-fi
+# The one place that says how to compile and link: the link line of spec/ABI.md, "Building
+# a C function".
+build_library() {
+    # shellcheck disable=SC2046 # pkg-config prints a list of flags
+    ${CC:-cc} -std=c11 -Wall -Wextra -Werror -O2 -fPIC -shared -fvisibility=hidden \
+        -o "$1" "$here/function.c" $(pkg-config --cflags --libs fezz)
+}
 
 # A new name, then a rename: a runner loading the old library never sees a half-written one.
 build_library "$out_dir/.lib{{lib}}.so.tmp.$$"

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds lib{{lib}}.so from function.zig, fezz.h (through `zig translate-c`) and the codec
-# static library libfezz_abi.a of the fezz checkout, next to fezz.json or into OUT_DIR. With
-# FEZZ_ZIG_TEST=1 it runs the tests of function.zig (`zig test`) instead.
+# Builds lib{{lib}}.so from function.zig, the fezz Zig module of the fezz checkout (abi/zig,
+# which imports fezz.h itself: no translate-c) and its codec static library libfezz_abi.a,
+# next to fezz.json or into OUT_DIR. With FEZZ_ZIG_TEST=1 it runs the tests of function.zig
+# (`zig test`) instead.
 #
 #   ./build.sh [OUT_DIR]
 #
@@ -17,13 +18,12 @@ zig=${FEZZ_ZIG:-python3 -m ziglang}
 out_dir=${1:-$here}
 
 # The one place that says how to compile and link: `zig build-lib` (or `zig test`) on
-# function.zig with the translated header as module `fezz`. Once the checkout ships the Zig
-# module (abi/zig/), `-Mfezz=` names it instead of the translate-c output.
+# function.zig with the checkout's Zig module as module `fezz` (its C header from spec/).
 # -lunwind: the Rust static library needs an unwinder, and zig links no libgcc_s by itself.
 zig_function() {
     # shellcheck disable=SC2086 # $zig may be a command with arguments
-    (cd "$work" && $zig "$@" -lc -lunwind \
-        --dep fezz -Mroot="$here/function.zig" -Mfezz="$work/fezz.zig" "$abi_lib")
+    (cd "$work" && $zig "$@" -lc -lunwind --dep fezz -Mroot="$here/function.zig" \
+        -I "$checkout/spec" -Mfezz="$checkout/abi/zig/fezz.zig" "$abi_lib")
 }
 
 target=${CARGO_TARGET_DIR:-$checkout/target}
@@ -41,12 +41,9 @@ if [ -z "$abi_lib" ] || [ ! -f "$abi_lib" ]; then
     exit 1
 fi
 
-# A stable folder for the translated header, so zig's cache recognises unchanged inputs.
-work=$here/.zig-cache/fezz-h
+# A stable working folder, so zig's cache recognises unchanged inputs.
+work=$here/.zig-cache/fezz
 mkdir -p "$work"
-# shellcheck disable=SC2086
-$zig translate-c -lc "$checkout/spec/fezz.h" > "$work/fezz.zig.tmp.$$"
-mv -f "$work/fezz.zig.tmp.$$" "$work/fezz.zig"
 
 if [ "${FEZZ_ZIG_TEST:-0}" = 1 ]; then
     zig_function test
