@@ -27,7 +27,7 @@ use crate::scaffold::{self, Language};
 pub const USAGE_EXIT: u8 = 2;
 
 /// The first arguments that name a subcommand parsed here (`serve` is the server's parser).
-pub const SUBCOMMANDS: [&str; 2] = ["new", "invoke"];
+pub const SUBCOMMANDS: [&str; 3] = ["new", "invoke", "check"];
 
 /// Whether `first` (the first argument) names a subcommand parsed by [`Cli`].
 pub fn is_subcommand(first: &str) -> bool {
@@ -56,6 +56,34 @@ pub enum Command {
     /// Run one call of a library or a deployed id@version through the runner, as hhrf would.
     #[command(after_help = INVOKE_AFTER_HELP)]
     Invoke(Box<InvokeArgs>),
+    /// Validate every manifest and load each library in a runner, without serving; report
+    /// what the kernel offers for containment and sandboxing.
+    #[command(after_help = CHECK_AFTER_HELP)]
+    Check(CheckArgs),
+}
+
+const CHECK_AFTER_HELP: &str = "\
+Prints one line per function whose library loads (`ok: …`), per problem (`problem: …`: a
+folder left out and why, a route not mounted, a library that does not load in the runner,
+with the runner's exit code and last stderr line) and per guarantee the kernel does not give
+(`warning: …`), then a summary.
+
+Exit codes: 0 no problem (warnings do not count); 1 a problem, or the root cannot be read;
+2 a usage error.
+
+Environment: FEZZ_RUNNER chooses the runner as for the server; HHRF_ROOT is the default
+--root; HHRF_RUNNER_USER the default --runner-user.";
+
+/// `hhrf check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The folder that holds functions/ [env HHRF_ROOT, default .].
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// When run as root, the user runners switch to, UID[:GID] (0:0 stays root)
+    /// [env HHRF_RUNNER_USER, default 61792:61792].
+    #[arg(long, value_parser = crate::privileges::parse_user)]
+    pub runner_user: Option<(u32, u32)>,
 }
 
 const INVOKE_AFTER_HELP: &str = "\
@@ -178,6 +206,116 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::New(args) => new(args),
         Command::Invoke(args) => run_invoke(*args),
+        Command::Check(args) => run_check(args),
+    }
+}
+
+/// `--root`, else `HHRF_ROOT`, else the default.
+fn root_of(given: Option<&PathBuf>) -> PathBuf {
+    given
+        .cloned()
+        .or_else(|| std::env::var_os("HHRF_ROOT").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT))
+}
+
+/// `--runner-user`, else `HHRF_RUNNER_USER`, else the default; a bad variable is a usage
+/// error (already reported).
+fn runner_user_of(given: Option<(u32, u32)>) -> Result<(u32, u32), ExitCode> {
+    if let Some(user) = given {
+        return Ok(user);
+    }
+    match std::env::var("HHRF_RUNNER_USER") {
+        Ok(text) => crate::privileges::parse_user(&text).map_err(|rule| {
+            say(format_args!("error: HHRF_RUNNER_USER={text:?}: {rule}"));
+            ExitCode::from(USAGE_EXIT)
+        }),
+        Err(_) => Ok(crate::privileges::DEFAULT_RUNNER_USER),
+    }
+}
+
+/// The runner the server would choose, with hhrf as child subreaper of what it starts.
+fn server_runner() -> Result<Runner, String> {
+    let groups = Arc::new(ProcessGroups::default());
+    groups.enable_reaper();
+    let cwd = std::env::current_dir()
+        .map_err(|error| format!("reading the current directory: {error}"))?;
+    let path = std::env::var_os("PATH");
+    let exe = std::env::current_exe().ok();
+    let program = runner::resolve_runner(
+        std::env::var_os("FEZZ_RUNNER").as_deref(),
+        exe.as_deref(),
+        path.as_deref(),
+        &cwd,
+    )
+    .map_err(|error| error.to_string())?;
+    Ok(Runner::new(program, path, groups))
+}
+
+/// Removes the scratch folders a subcommand's calls used.
+fn remove_scratch() {
+    if let Ok(base) = crate::scratch::ScratchBase::global() {
+        if let Err(error) =
+            crate::scratch::remove_tree(base.path(), crate::scratch::MAX_SCRATCH_ENTRIES)
+        {
+            say(format_args!(
+                "scratch folder {} not fully removed: {error}",
+                base.path().display()
+            ));
+        }
+    }
+}
+
+/// `hhrf check`.
+fn run_check(args: CheckArgs) -> ExitCode {
+    let root = root_of(args.root.as_ref());
+    let runner_user = match runner_user_of(args.runner_user) {
+        Ok(user) => user,
+        Err(code) => return code,
+    };
+    let user = crate::privileges::effective(runner_user);
+    crate::privileges::set_runner_user(user);
+    let runner = match server_runner() {
+        Ok(runner) => runner,
+        Err(error) => {
+            say(format_args!("error: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    // Write folders go to the runner user as when serving, so the check loads as served.
+    if let (Some(user), Ok((registry, _))) = (user, crate::registry::Registry::load(&root)) {
+        for line in crate::privileges::hand_over_grants(&root, &registry.functions(), user) {
+            say(line);
+        }
+    }
+    let capabilities =
+        crate::containment::Capabilities::probe(crate::containment::become_subreaper());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            say(format_args!("error: starting the async runtime: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(crate::check::check(&root, &runner, &capabilities));
+    drop(runtime);
+    remove_scratch();
+    match report {
+        Ok(report) => {
+            println!("kernel: {capabilities}");
+            println!("{report}");
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            say(format_args!("error: {error}"));
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -248,23 +386,10 @@ fn run_invoke(args: InvokeArgs) -> ExitCode {
         },
         (None, None) => Vec::new(),
     };
-    let root = args
-        .root
-        .clone()
-        .or_else(|| std::env::var_os("HHRF_ROOT").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
-    let runner_user = match args.runner_user {
-        Some(user) => user,
-        None => match std::env::var("HHRF_RUNNER_USER") {
-            Ok(text) => match crate::privileges::parse_user(&text) {
-                Ok(user) => user,
-                Err(rule) => {
-                    say(format_args!("error: HHRF_RUNNER_USER={text:?}: {rule}"));
-                    return ExitCode::from(USAGE_EXIT);
-                }
-            },
-            Err(_) => crate::privileges::DEFAULT_RUNNER_USER,
-        },
+    let root = root_of(args.root.as_ref());
+    let runner_user = match runner_user_of(args.runner_user) {
+        Ok(user) => user,
+        Err(code) => return code,
     };
     let target = Target::parse(&args.target, &root);
     let function = match target.function() {
@@ -308,20 +433,7 @@ fn run_invoke(args: InvokeArgs) -> ExitCode {
 
 /// Chooses the runner as the server does and makes the call on a runtime of its own.
 fn call(function: &Function, spec: CallSpec) -> Result<invoke::Invocation, InvokeError> {
-    let groups = Arc::new(ProcessGroups::default());
-    groups.enable_reaper();
-    let cwd = std::env::current_dir()
-        .map_err(|error| InvokeError::Target(format!("reading the current directory: {error}")))?;
-    let path = std::env::var_os("PATH");
-    let exe = std::env::current_exe().ok();
-    let program = runner::resolve_runner(
-        std::env::var_os("FEZZ_RUNNER").as_deref(),
-        exe.as_deref(),
-        path.as_deref(),
-        &cwd,
-    )
-    .map_err(|error| InvokeError::Target(error.to_string()))?;
-    let runner = Runner::new(program, path, groups);
+    let runner = server_runner().map_err(InvokeError::Target)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -329,16 +441,7 @@ fn call(function: &Function, spec: CallSpec) -> Result<invoke::Invocation, Invok
     let default_timeout = TimeoutMs::new(DEFAULT_TIMEOUT_MS).map_err(InvokeError::Target)?;
     let result = runtime.block_on(invoke::invoke(&runner, function, spec, default_timeout));
     drop(runtime);
-    if let Ok(base) = crate::scratch::ScratchBase::global() {
-        if let Err(error) =
-            crate::scratch::remove_tree(base.path(), crate::scratch::MAX_SCRATCH_ENTRIES)
-        {
-            say(format_args!(
-                "scratch folder {} not fully removed: {error}",
-                base.path().display()
-            ));
-        }
-    }
+    remove_scratch();
     result
 }
 
