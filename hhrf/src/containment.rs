@@ -3,10 +3,10 @@
 //!
 //! Three layers, from the strongest:
 //!
-//! 1. **The runner's PID namespace.** The reference runner puts each call in a PID namespace
-//!    of its own, with a tiny init as PID 1 and the function as PID 2 (`fezz-runner`,
-//!    `containment` module). When the call ends, or the runner is killed, or hhrf dies, the
-//!    init dies and the kernel kills every process of the namespace, whatever it did
+//! 1. **The runner's PID namespace.** The reference runner puts everything a function starts
+//!    in a PID namespace of the call's own, whose init (PID 1) dies with the runner
+//!    (`fezz-runner`, `containment` module). When the call ends, or the runner is killed, or
+//!    hhrf dies, the init dies and the kernel kills every process of the namespace, whatever it did
 //!    (`setsid`, double forks, closed descriptors). hhrf only checks that the kernel allows
 //!    it ([`Capabilities`]).
 //! 2. **hhrf as child subreaper** (`runner::ProcessGroups::enable_reaper`): a process that

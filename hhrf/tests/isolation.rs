@@ -191,7 +191,8 @@ fn a_sigkilled_hhrf_leaves_no_process_of_a_contained_call() {
         let _ = connection.read();
     });
     let started = Instant::now();
-    while marker.processes().len() < 3 {
+    // The runner (which runs the function) and its namespace's init.
+    while marker.processes().len() < 2 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "the call never started"
