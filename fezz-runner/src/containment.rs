@@ -75,6 +75,12 @@ pub fn start_init(containment: &Containment) -> io::Result<()> {
 #[cfg(target_os = "linux")]
 mod linux {
     use std::io;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Set by the init once its parent-death signal is armed. Until then a runner that exits
+    /// would leave it behind (the signal is armed only for a parent alive at that moment), so
+    /// the runner waits for it; they share this memory (`CLONE_VM`).
+    static INIT_ARMED: AtomicU32 = AtomicU32::new(0);
 
     /// The init's stack: it makes a handful of system calls and nothing else.
     const INIT_STACK_BYTES: usize = 64 * 1024;
@@ -116,6 +122,10 @@ mod linux {
         if pid == -1 {
             return Err(io::Error::last_os_error());
         }
+        while INIT_ARMED.load(Ordering::Acquire) == 0 {
+            // SAFETY: sched_yield takes nothing; the init needs microseconds.
+            unsafe { libc::sched_yield() };
+        }
         Ok(pid)
     }
 
@@ -133,6 +143,7 @@ mod linux {
                 0 as libc::c_ulong,
                 0 as libc::c_ulong,
             );
+            INIT_ARMED.store(1, Ordering::Release);
             let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
             for fd in 0..3 {
                 libc::dup2(null, fd);
