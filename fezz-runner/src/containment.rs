@@ -1,93 +1,132 @@
-//! Per-call containment (`spec/RUNNER.md`, "Containment"): everything the function starts
-//! lives in a PID namespace of the call's own, whose init dies with the runner, so one kill
-//! ends all of it, whatever it did (`setsid`, double forks, closed descriptors), even when
-//! the host is killed.
+//! Per-call containment (`spec/RUNNER.md`, "Containment"): the runner puts the call in a PID
+//! namespace of its own, so that one kill ends everything the function started, whatever it
+//! did (`setsid`, double forks, closed descriptors), and even when the host is killed.
 //!
-//! The shape:
+//! The shape, after `unshare(CLONE_NEWPID)`:
 //!
 //! ```text
-//! runner (in the host's namespace, leads the process group the host kills; runs the function)
-//! ├── init        PID 1 of the call's namespace: reaps orphans, nothing else
-//! └── children    whatever the function starts: PID 2, 3, … of that namespace
+//! runner (outer, in the host's namespace, leads the process group the host kills)
+//! ├── init    PID 1 of the new namespace: reaps orphans, nothing else
+//! └── worker  PID 2: protects stdio, applies limits, loads the library, serves
 //! ```
 //!
-//! Two steps, because the first needs privileges the runner gives up before it loads the
-//! library: [`unshare_pid_namespace`] (while root, before the user switch) makes every child
-//! the runner creates from then on a member of a new PID namespace, and [`start_init`] (after
-//! the user switch, the limits and the sandbox, just before the library loads) creates its
-//! PID 1. The init is a `clone(CLONE_VM)` of the runner, so it costs no copy of the address
-//! space; it shares the function's memory but also its user, limits and sandbox (they are set
-//! before it exists), so a function that took it over would gain nothing. It dies with the
-//! runner (`PR_SET_PDEATHSIG`), and with it, by the kernel, every process of the namespace.
+//! The function runs as PID 2, not PID 1, so its own signals keep their default effect
+//! (`raise(SIGSEGV)` kills it; a namespace's PID 1 would ignore it). When the worker exits,
+//! the outer process kills the init; the kernel then kills every process left in the
+//! namespace and the outer process exits the way the worker did (the same code, or the same
+//! signal), so the host sees exactly what an uncontained runner would have shown it. Init and
+//! worker die with the outer process (`PR_SET_PDEATHSIG`), which dies with the host.
 //!
-//! The function itself is the runner process, in the host's namespace: its own signals keep
-//! their default effect (a namespace's PID 1 would ignore a `raise(SIGSEGV)`), and its exit
-//! code or signal is the runner's.
-//!
-//! Only the `fezz-runner` binary calls these, while it is single-threaded.
+//! Only the `fezz-runner` binary calls [`contain`], while it is single-threaded.
 
 use std::io;
 
-/// Whether the runner's children go to a PID namespace of the call's own.
+/// How the process that returns from [`contain`] runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Containment {
-    /// The namespace is made; [`start_init`] creates its init.
+    /// This process is PID 2 of a PID namespace that ends with the call.
     PidNamespace,
     /// The kernel refused a PID namespace (not privileged, or namespaces disabled): the call
-    /// runs uncontained, held only by the host's process-group kill. The text says why.
+    /// runs uncontained, held only by the host's process-group kill. The error says why.
     Unavailable(String),
 }
 
-/// Makes the runner's future children members of a new PID namespace
-/// (`unshare(CLONE_NEWPID)`). Needs `CAP_SYS_ADMIN` (root): call it before the user switch.
-/// A refusal is not an error: the call then runs uncontained.
-pub fn unshare_pid_namespace() -> Containment {
+/// Puts the rest of this runner in a PID namespace of its own (module docs). Returns in the
+/// worker (or, when the kernel refuses, in the only process); the outer process and the init
+/// never return. Call it while the process is single-threaded, after `PR_SET_PDEATHSIG`.
+///
+/// Fails only when the namespace was made but a process could not be forked.
+pub fn contain() -> io::Result<Containment> {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: unshare takes a flag set; no memory is touched.
-        if unsafe { libc::unshare(libc::CLONE_NEWPID) } == 0 {
-            Containment::PidNamespace
-        } else {
-            Containment::Unavailable(format!(
-                "unshare(CLONE_NEWPID) failed: {}",
-                io::Error::last_os_error()
-            ))
-        }
+        linux::contain()
     }
     #[cfg(not(target_os = "linux"))]
     {
-        Containment::Unavailable("PID namespaces exist only on Linux".to_owned())
-    }
-}
-
-/// Creates the namespace's init, PID 1, when [`unshare_pid_namespace`] made a namespace: the
-/// first child after it. Call it after the user switch, the limits and the sandbox, before
-/// the library loads and before any thread exists. Fails only if the init cannot be created
-/// (then no process could be started in the namespace either).
-pub fn start_init(containment: &Containment) -> io::Result<()> {
-    match containment {
-        #[cfg(target_os = "linux")]
-        Containment::PidNamespace => linux::spawn_init().map(drop),
-        _ => Ok(()),
+        Ok(Containment::Unavailable(
+            "PID namespaces exist only on Linux".to_owned(),
+        ))
     }
 }
 
 #[cfg(target_os = "linux")]
 mod linux {
     use std::io;
+
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    /// Set by the init once its parent-death signal is armed. Until then a runner that exits
-    /// would leave it behind (the signal is armed only for a parent alive at that moment), so
-    /// the runner waits for it; they share this memory (`CLONE_VM`).
+    use super::Containment;
+
+    /// Set by the init once its parent-death signal is armed (the signal is armed only for a
+    /// parent alive at that moment); the outer process waits for it before it goes on. They
+    /// share this memory (`CLONE_VM`).
     static INIT_ARMED: AtomicU32 = AtomicU32::new(0);
 
-    /// The init's stack: it makes a handful of system calls and nothing else.
+    fn check(result: libc::c_int) -> io::Result<libc::c_int> {
+        if result == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(result)
+        }
+    }
+
+    /// `PR_SET_PDEATHSIG(SIGKILL)`: die with the outer process. (Inside the namespace the
+    /// parent's pid reads as 0, so a parent that died before this call cannot be detected
+    /// here; the host's kill of the whole process group covers that window.)
+    fn die_with_outer() {
+        // SAFETY: prctl with PR_SET_PDEATHSIG takes integers; no memory is touched.
+        unsafe {
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+            );
+        }
+    }
+
+    fn fork() -> io::Result<libc::pid_t> {
+        // SAFETY: the runner is single-threaded here (see `contain`'s contract), so the child
+        // may run any code, not only async-signal-safe functions.
+        check(unsafe { libc::fork() })
+    }
+
+    pub(super) fn contain() -> io::Result<Containment> {
+        // SAFETY: unshare takes a flag set; no memory is touched.
+        if let Err(error) = check(unsafe { libc::unshare(libc::CLONE_NEWPID) }) {
+            return Ok(Containment::Unavailable(format!(
+                "unshare(CLONE_NEWPID) failed: {error}"
+            )));
+        }
+        // The first child made after unshare is PID 1 of the new namespace. It only waits
+        // and reaps, so it shares this process's memory (CLONE_VM) instead of copying it:
+        // a fork fewer per call.
+        let init = spawn_init()?;
+        let worker = match fork() {
+            Ok(worker) => worker,
+            Err(error) => {
+                // SAFETY: kill and waitpid take integers and a null status pointer.
+                unsafe {
+                    libc::kill(init, libc::SIGKILL);
+                    libc::waitpid(init, std::ptr::null_mut(), 0);
+                }
+                return Err(error);
+            }
+        };
+        if worker == 0 {
+            die_with_outer();
+            return Ok(Containment::PidNamespace);
+        }
+        outer_main(init, worker);
+    }
+
+    /// The init's stack: it calls a handful of system calls and nothing else.
     const INIT_STACK_BYTES: usize = 64 * 1024;
 
-    /// Starts the init with `clone(CLONE_VM)` on a stack of its own: it shares the runner's
-    /// memory but not its descriptor table or signal handlers, and never allocates.
-    pub(super) fn spawn_init() -> io::Result<libc::pid_t> {
+    /// Starts the init with `clone(CLONE_VM)` on a stack of its own. The init shares this
+    /// process's memory but not its descriptors or signal handlers, and never allocates.
+    fn spawn_init() -> io::Result<libc::pid_t> {
         // SAFETY: an anonymous private mapping of INIT_STACK_BYTES; the result is checked.
         let stack = unsafe {
             libc::mmap(
@@ -102,48 +141,40 @@ mod linux {
         if stack == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        // The stack grows down from the end of the mapping (page-aligned, so 16-byte
-        // aligned). It is never unmapped: the init lives as long as the runner.
+        // The stack grows down from the end of the mapping (16-byte aligned: mmap is
+        // page-aligned). It is never unmapped: this process exits soon after the init.
         // SAFETY: the pointer stays within (one past the end of) the mapping.
         let top = unsafe { stack.cast::<u8>().add(INIT_STACK_BYTES) }.cast::<libc::c_void>();
         extern "C" fn entry(_: *mut libc::c_void) -> libc::c_int {
+            die_with_outer();
+            INIT_ARMED.store(1, Ordering::Release);
             init_main()
         }
         // SAFETY: `entry` runs on the fresh stack above and, as `init_main` documents, only
-        // makes system calls that touch no memory the runner uses (no allocation, no locks).
-        let pid = unsafe {
+        // makes system calls that touch no memory this process uses (no allocation, no
+        // locks); the memory is shared, the descriptor table and signal handlers are not.
+        let init = check(unsafe {
             libc::clone(
                 entry,
                 top,
                 libc::CLONE_VM | libc::SIGCHLD,
                 std::ptr::null_mut(),
             )
-        };
-        if pid == -1 {
-            return Err(io::Error::last_os_error());
-        }
+        })?;
         while INIT_ARMED.load(Ordering::Acquire) == 0 {
             // SAFETY: sched_yield takes nothing; the init needs microseconds.
             unsafe { libc::sched_yield() };
         }
-        Ok(pid)
+        Ok(init)
     }
 
-    /// PID 1: dies with the runner, holds no descriptor of the call, reaps every process
-    /// re-parented to it. It shares the runner's memory, so it makes system calls only: no
-    /// allocation, no Rust std.
+    /// PID 1: holds no descriptor of the call, reaps every process re-parented to it, and
+    /// lives until the outer process kills it (or dies, which kills it). It shares the
+    /// outer process's memory, so it makes system calls only: no allocation, no Rust std.
     fn init_main() -> ! {
         // SAFETY: these calls take integers, a path literal and a handler function pointer
         // of the right type; the loop only waits and reaps.
         unsafe {
-            libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0 as libc::c_ulong,
-                0 as libc::c_ulong,
-                0 as libc::c_ulong,
-            );
-            INIT_ARMED.store(1, Ordering::Release);
             let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
             for fd in 0..3 {
                 libc::dup2(null, fd);
@@ -163,6 +194,56 @@ mod linux {
                     libc::pause();
                 }
             }
+        }
+    }
+
+    /// The process the host started: gives the call's descriptors to the worker, waits for
+    /// it, ends the namespace, and exits as the worker did.
+    fn outer_main(init: libc::pid_t, worker: libc::pid_t) -> ! {
+        // SAFETY: dup2, open, waitpid, kill, signal, setrlimit and _exit take integers,
+        // a path literal, a status pointer to a local and a pointer to a local rlimit.
+        unsafe {
+            // Only the worker holds the protocol: the host sees end of output when the
+            // worker and everything in the namespace are gone.
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            if null != -1 {
+                libc::dup2(null, 0);
+                libc::dup2(null, 1);
+                libc::close(null);
+            }
+            let mut status: libc::c_int = 0;
+            while libc::waitpid(worker, &mut status, 0) == -1 {
+                if *libc::__errno_location() != libc::EINTR {
+                    status = 16 << 8; // runner-internal: the worker vanished
+                    break;
+                }
+            }
+            // Killing PID 1 kills every process of the namespace; its reaping returns once
+            // they are all gone.
+            libc::kill(init, libc::SIGKILL);
+            while libc::waitpid(init, std::ptr::null_mut(), 0) == -1
+                && *libc::__errno_location() == libc::EINTR
+            {}
+            if libc::WIFSIGNALED(status) {
+                let signal = libc::WTERMSIG(status);
+                let no_core = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+                libc::signal(signal, libc::SIG_DFL);
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, signal);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::raise(signal);
+                libc::_exit(128 + signal);
+            }
+            libc::_exit(if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                16
+            });
         }
     }
 }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use fezz_abi::boundary::panic_message;
-use fezz_runner::containment::{start_init, unshare_pid_namespace};
+use fezz_runner::containment::contain;
 use fezz_runner::limits::apply_from_env;
 use fezz_runner::signals::reset_fatal_signals;
 use fezz_runner::stdio::{die_with_parent, protect_stdio};
@@ -44,9 +44,9 @@ fn run() -> anyhow::Result<RunnerExit> {
         Ok(path) => path,
         Err(failure) => return Ok(report(&failure, &mut io::stdout().lock())),
     };
-    // While still privileged: every process the function starts will be in a PID namespace
-    // of the call's own (spec/RUNNER.md, "Containment"); its init comes just before the load.
-    let containment = unshare_pid_namespace();
+    // Before anything of the call exists: from here on this process is the worker in a PID
+    // namespace of its own (or, where the kernel refuses one, the only process).
+    contain().context("containing the call in a PID namespace failed")?;
     let streams = protect_stdio().context("moving the protocol off stdin and stdout failed")?;
     // A crash of the function must end this process by its signal (the host names it).
     reset_fatal_signals().context("resetting the fatal signals to their default failed")?;
@@ -58,8 +58,8 @@ fn run() -> anyhow::Result<RunnerExit> {
         // "Runner user"), keeping the library open.
         let sandbox = fezz_runner::sandbox::prepare_from_env(&path)?;
         let library = fezz_runner::privileges::drop_from_env(&path)?;
-        // A change of user clears the parent-death signal: arm it again, so the runner (and
-        // with it the call's PID namespace) still dies with the host.
+        // A change of user clears the parent-death signal: arm it again, so the worker still
+        // dies with the runner process the host started.
         die_with_parent().map_err(|error| {
             Failure::new(
                 RunnerExit::Internal,
@@ -72,13 +72,6 @@ fn run() -> anyhow::Result<RunnerExit> {
         if let Some(sandbox) = sandbox {
             sandbox.enforce()?;
         }
-        // The namespace's init, under the same user, limits and sandbox as the function.
-        start_init(&containment).map_err(|error| {
-            Failure::new(
-                RunnerExit::Internal,
-                format!("starting the init of the call's PID namespace failed: {error}"),
-            )
-        })?;
         let function = library.load()?;
         serve_requests(&function, &mut input, &mut output)
     }))

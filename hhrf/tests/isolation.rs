@@ -188,8 +188,8 @@ fn a_sigkilled_hhrf_leaves_no_process_of_a_contained_call() {
         let _ = connection.read();
     });
     let started = Instant::now();
-    // The runner (which runs the function) and its namespace's init.
-    while marker.processes().len() < 2 {
+    // The runner the host started, its namespace's init and the worker running the function.
+    while marker.processes().len() < 3 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "the call never started"
