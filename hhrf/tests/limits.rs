@@ -8,7 +8,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{Hhrf, Root};
@@ -16,22 +15,7 @@ use support::{Hhrf, Root};
 /// `tests/c/limits.c` with `-DMODE_<mode>`, built into `dir`.
 fn c_library(dir: &Path, mode: &str) -> PathBuf {
     let path = dir.join(format!("lib{}.so", mode.to_lowercase()));
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/limits.c");
-    let output = Command::new("cc")
-        .args([
-            "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
-        ])
-        .arg(format!("-DMODE_{mode}"))
-        .arg("-o")
-        .arg(&path)
-        .arg(&source)
-        .output()
-        .expect("cc runs (a C compiler is required)");
-    assert!(
-        output.status.success(),
-        "cc failed for MODE_{mode}:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::compile_c_library("limits.c", &path, &[&format!("-DMODE_{mode}")]);
     path
 }
 

@@ -10,7 +10,6 @@ mod support;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -37,21 +36,7 @@ fn library() -> &'static Path {
     LIBRARY.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();
         let path = dir.join("libsandbox.so");
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/sandbox.c");
-        let output = Command::new("cc")
-            .args([
-                "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-pthread",
-            ])
-            .arg("-o")
-            .arg(&path)
-            .arg(&source)
-            .output()
-            .expect("cc runs (a C compiler is required)");
-        assert!(
-            output.status.success(),
-            "cc failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        support::compile_c_library("sandbox.c", &path, &["-pthread"]);
         path
     })
 }

@@ -558,3 +558,27 @@ fn dechunk(mut bytes: &[u8]) -> Vec<u8> {
         bytes = &bytes[start + size + 2..];
     }
 }
+
+/// `tests/c/<source>` compiled into `output` as a shared library with the tests' strict flags
+/// and `extra` (e.g. `-DMODE_HOG`, `-pthread`); panics with the compiler's output on failure.
+pub fn compile_c_library(source: &str, output: &Path, extra: &[&str]) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/c")
+        .join(source);
+    let result = Command::new("cc")
+        .args([
+            "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+        ])
+        .args(extra)
+        .arg("-o")
+        .arg(output)
+        .arg(&source)
+        .output()
+        .expect("cc runs (a C compiler is required)");
+    assert!(
+        result.status.success(),
+        "cc failed for {} {extra:?}:\n{}",
+        source.display(),
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
