@@ -1,6 +1,7 @@
 //! Where the suite finds what it runs: the reference runner, the fixture library, the vector
-//! and golden folders, and the deliberately broken libraries of the runner level, which are
-//! compiled from C sources embedded in the binary (`conformance/fixtures/broken/lib/*.c`)
+//! and golden folders, and the probe and the deliberately broken libraries of the runner level,
+//! which are compiled from C sources embedded in the binary (`conformance/fixtures/probe/probe.c`,
+//! `conformance/fixtures/broken/lib/*.c`)
 //! with `$CC` (default `cc`) into a scratch folder on first use.
 
 use std::ffi::OsString;
@@ -13,9 +14,11 @@ pub const RUNNER_BINARY: &str = "fezz-runner";
 /// File name of the Rust fixture library (`cargo build -p fezz-fixture-rust`).
 pub const RUST_FIXTURE: &str = "libfezz_fixture_rust.so";
 
-/// The broken libraries of the runner level: name (as a runner vector's `library`) and C
-/// source.
-pub const BROKEN_LIBRARIES: [(&str, &str); 4] = [
+/// The C libraries of the runner level: the probe (`conformance/fixtures/probe/probe.c`, which
+/// reports what the runner did to it) and the broken libraries; name (as a runner vector's
+/// `library`) and C source.
+pub const BROKEN_LIBRARIES: [(&str, &str); 6] = [
+    ("probe", include_str!("../fixtures/probe/probe.c")),
     (
         "no-handle-symbol",
         include_str!("../fixtures/broken/lib/no-handle-symbol.c"),
@@ -31,6 +34,10 @@ pub const BROKEN_LIBRARIES: [(&str, &str); 4] = [
     (
         "no-response",
         include_str!("../fixtures/broken/lib/no-response.c"),
+    ),
+    (
+        "unresolved-symbol",
+        include_str!("../fixtures/broken/lib/unresolved-symbol.c"),
     ),
 ];
 
@@ -95,6 +102,16 @@ pub fn scratch_dir() -> &'static Path {
         let _ = std::fs::create_dir_all(&dir);
         dir
     })
+}
+
+/// A new, empty folder under the scratch folder, named `<prefix>-<n>`.
+pub fn fresh_dir(prefix: &str) -> Result<PathBuf, String> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = scratch_dir().join(format!("{prefix}-{n}"));
+    std::fs::create_dir_all(&dir)
+        .map_err(|error| format!("creating {}: {error}", dir.display()))?;
+    Ok(dir)
 }
 
 /// Removes the scratch folder, if it was made.

@@ -105,10 +105,39 @@ pub fn generated_cases() -> Vec<(String, Vec<Request>)> {
     cases
 }
 
+/// The requirement ids the function level's cases exercise, by case name (for
+/// [`crate::requirements`]).
+pub const CITATIONS: &[(&str, &[&str])] = &[
+    ("abi/free-zero-buffer", &["function-free-zero-buffer"]),
+    (
+        "abi/null-response-argument",
+        &["function-null-response-argument"],
+    ),
+    (
+        "request/*, generated/* (every request answered with one valid response)",
+        &[
+            "function-answers-valid-requests",
+            "function-error-says-why",
+            "function-catches-exceptions",
+            "function-no-exit",
+        ],
+    ),
+    (
+        "generated/three-requests-in-one-process",
+        &["function-many-calls"],
+    ),
+];
+
 /// The function-level cases.
 pub fn cases(level: FunctionLevel) -> Result<Vec<Case>, String> {
     let level = Arc::new(level);
     let mut cases = Vec::new();
+    for (check, _) in crate::abi_check::CHECKS {
+        let function = level.function.clone();
+        cases.push(Case::new(KIND, format!("abi/{check}"), move || {
+            crate::abi_check::run_isolated(check, &function)
+        }));
+    }
     for file in request_vectors::load(&level.vectors_dir)? {
         let level = Arc::clone(&level);
         cases.push(Case::new(KIND, file.path.clone(), move || {

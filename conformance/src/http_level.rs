@@ -66,6 +66,9 @@ pub struct HttpVector {
     pub description: String,
     /// The spec section it checks (`FILE#anchor` under `spec/`).
     pub section: String,
+    /// The `host-…` requirement ids it exercises, if any ([`crate::requirements`]).
+    #[serde(default)]
+    pub requirements: Vec<String>,
     /// The request.
     pub request: HttpRequest,
     /// What the response must be.

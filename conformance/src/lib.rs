@@ -29,6 +29,7 @@ pub mod vectors;
 
 // The levels of `fezz-conformance` beyond the codec (conformance/README.md): running runners,
 // functions and servers, and the support they share.
+pub mod abi_check;
 pub mod artifacts;
 pub mod diff;
 pub mod expected_failures;
@@ -38,4 +39,5 @@ pub mod json_lint;
 pub mod messages;
 pub mod process;
 pub mod request_vectors;
+pub mod requirements;
 pub mod runner_level;

@@ -27,6 +27,7 @@ use fezz_conformance::http_level::{self, HttpLevel};
 use fezz_conformance::json_lint;
 use fezz_conformance::lint::{Corpus, LINTS};
 use fezz_conformance::process::{self, RunnerCommand};
+use fezz_conformance::requirements;
 use fezz_conformance::runner_level::{self, RunnerLevel};
 use fezz_conformance::vectors;
 use libtest_mimic::Arguments;
@@ -51,6 +52,8 @@ options:
   --expected-failures FILE   cases expected to fail, one per line as --list prints them
   --vectors DIR              the vectors (default: this source tree's spec/vectors, or $FEZZ_VECTORS)
   --golden DIR               the golden answers (default: conformance/golden, or $FEZZ_GOLDEN)
+  --requirement ID           runner level: only the cases that exercise requirement ID (the ids of
+                             spec/RUNNER.md, e.g. runner-usage; conformance/README.md has the table)
 
 environment:
   FEZZ_BLESS=1               runner level: rewrite the golden files from the (Rust) fixture's answers
@@ -80,6 +83,7 @@ struct Options {
     expected_failures: Option<PathBuf>,
     vectors: Option<PathBuf>,
     golden: Option<PathBuf>,
+    requirement: Option<String>,
     libtest: Vec<OsString>,
 }
 
@@ -122,6 +126,7 @@ fn parse_args() -> anyhow::Result<Option<Options>> {
             }
             "--vectors" => options.vectors = Some(value("--vectors")?.into()),
             "--golden" => options.golden = Some(value("--golden")?.into()),
+            "--requirement" => options.requirement = Some(value("--requirement")?),
             "codec" | "runner" | "function" | "http" if options.level.is_empty() => {
                 options.level = text
             }
@@ -136,6 +141,20 @@ fn parse_args() -> anyhow::Result<Option<Options>> {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    // The function level's in-process checks run in a process of their own (abi_check.rs).
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if raw.len() == 4 && raw[1] == "abi-check" {
+        let name = raw[2].to_string_lossy();
+        return Ok(
+            match fezz_conformance::abi_check::run_here(&name, Path::new(&raw[3])) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("{message}");
+                    ExitCode::from(1)
+                }
+            },
+        );
+    }
     let Some(options) = parse_args()? else {
         return Ok(ExitCode::SUCCESS);
     };
@@ -177,6 +196,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     .clone()
                     .unwrap_or_else(artifacts::default_golden_dir),
                 bless,
+                requirement: options.requirement.clone(),
             };
             runner_level::cases(level).map_err(anyhow::Error::msg)?
         }
@@ -262,5 +282,15 @@ fn codec_cases(vectors_dir: &Path) -> anyhow::Result<Vec<Case>> {
             }
         },
     ));
+    let (vectors, spec) = (vectors_dir.to_path_buf(), spec_dir.clone());
+    cases.push(Case::new("codec", "lint/requirements", move || {
+        let bless = std::env::var_os("FEZZ_BLESS").is_some_and(|value| value == "1");
+        let findings = requirements::lint(&vectors, &spec, bless);
+        if findings.is_empty() {
+            Ok(())
+        } else {
+            Err(findings.join("\n"))
+        }
+    }));
     Ok(cases)
 }

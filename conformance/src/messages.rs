@@ -144,6 +144,41 @@ pub struct ErrorSpec {
     /// The message, when it is part of the contract.
     #[serde(default)]
     pub message: Option<String>,
+    /// Text the message must start with (e.g. the decoder error's name).
+    #[serde(default)]
+    pub message_starts_with: Option<String>,
+    /// Text the message must contain.
+    #[serde(default)]
+    pub message_contains: Option<String>,
+}
+
+impl ErrorSpec {
+    /// An expected error with this code and any message.
+    pub fn code(code: impl Into<String>) -> ErrorSpec {
+        ErrorSpec {
+            code: code.into(),
+            message: None,
+            message_starts_with: None,
+            message_contains: None,
+        }
+    }
+
+    /// Whether `error` is what this expects.
+    pub fn matches(&self, error: &WireError) -> bool {
+        self.code == error.code
+            && self
+                .message
+                .as_ref()
+                .is_none_or(|message| *message == error.message)
+            && self
+                .message_starts_with
+                .as_ref()
+                .is_none_or(|start| error.message.starts_with(start.as_str()))
+            && self
+                .message_contains
+                .as_ref()
+                .is_none_or(|part| error.message.contains(part.as_str()))
+    }
 }
 
 /// One frame expected on stdout.
@@ -248,13 +283,7 @@ fn frame_matches(expected: &ExpectedFrame, actual: &StdoutFrame) -> bool {
             }
             want == *actual
         }
-        (ExpectedFrame::Error(expected), StdoutFrame::Error(actual)) => {
-            expected.code == actual.code
-                && expected
-                    .message
-                    .as_ref()
-                    .is_none_or(|message| *message == actual.message)
-        }
+        (ExpectedFrame::Error(expected), StdoutFrame::Error(actual)) => expected.matches(actual),
         _ => false,
     }
 }
@@ -264,13 +293,19 @@ fn render_expected(frame: &ExpectedFrame) -> String {
         ExpectedFrame::Response(response) => {
             render_frame(&StdoutFrame::Response(response.to_response()))
         }
-        ExpectedFrame::Error(error) => match &error.message {
-            Some(message) => format!(
-                "error frame\n  code: {}\n  message: {message:?}",
-                error.code
-            ),
-            None => format!("error frame\n  code: {}\n  message: (any)", error.code),
-        },
+        ExpectedFrame::Error(error) => {
+            let message = match (
+                &error.message,
+                &error.message_starts_with,
+                &error.message_contains,
+            ) {
+                (Some(message), _, _) => format!("{message:?}"),
+                (None, Some(start), _) => format!("starting {start:?}"),
+                (None, None, Some(part)) => format!("containing {part:?}"),
+                (None, None, None) => "(any)".to_owned(),
+            };
+            format!("error frame\n  code: {}\n  message: {message}", error.code)
+        }
     }
 }
 
@@ -411,11 +446,21 @@ mod tests {
     }
 
     #[test]
+    fn message_prefixes_and_parts_are_checked() {
+        let mut spec = ErrorSpec::code("request-invalid");
+        spec.message_starts_with = Some("frame-truncated".into());
+        assert!(spec.matches(&WireError::new(
+            "request-invalid",
+            "frame-truncated: 7 of 8"
+        )));
+        assert!(!spec.matches(&WireError::new("request-invalid", "frame-bad-magic: x")));
+        spec.message_contains = Some("of 8".into());
+        assert!(!spec.matches(&WireError::new("request-invalid", "frame-truncated: 7")));
+    }
+
+    #[test]
     fn error_code_without_message_matches_any_message() {
-        let expected = [ExpectedFrame::Error(ErrorSpec {
-            code: "function-failed".into(),
-            message: None,
-        })];
+        let expected = [ExpectedFrame::Error(ErrorSpec::code("function-failed"))];
         let actual = [StdoutFrame::Error(WireError::new(
             "function-failed",
             "whatever",

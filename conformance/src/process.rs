@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,8 @@ pub const MAX_CAPTURED_STDERR: usize = 1024 * 1024;
 /// How long processes of the group may take to disappear after the runner exited before
 /// they count as left behind.
 pub const LEFTOVER_GRACE: Duration = Duration::from_millis(300);
+/// How long after the runner exited the suite waits for its stdout and stderr to end.
+pub const PIPE_GRACE: Duration = Duration::from_secs(2);
 
 /// How to start a runner: a program and the arguments that come before the library path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,18 +39,28 @@ pub struct RunnerCommand {
 impl RunnerCommand {
     /// Parses `--runner` / `FEZZ_RUNNER`: an existing file is the program itself (spaces and
     /// all); otherwise the text is split on whitespace into a program and its arguments
-    /// (`"python3 my_runner.py"`).
+    /// (`"python3 my_runner.py"`). A program given as a relative path with a `/` is made
+    /// absolute, so it is still found when a case runs the runner in another working
+    /// directory.
     pub fn parse(text: &str) -> RunnerCommand {
+        let absolute = |program: &str| -> OsString {
+            let path = Path::new(program);
+            if program.contains('/') && path.is_relative() && path.exists() {
+                std::path::absolute(path).map_or_else(|_| program.into(), PathBuf::into_os_string)
+            } else {
+                program.into()
+            }
+        };
         if Path::new(text).is_file() {
             return RunnerCommand {
-                program: text.into(),
+                program: absolute(text),
                 args: Vec::new(),
             };
         }
-        let mut words = text.split_whitespace().map(OsString::from);
+        let mut words = text.split_whitespace();
         RunnerCommand {
-            program: words.next().unwrap_or_default(),
-            args: words.collect(),
+            program: words.next().map(absolute).unwrap_or_default(),
+            args: words.map(OsString::from).collect(),
         }
     }
 
@@ -92,6 +104,9 @@ pub struct RunOutcome {
     pub stderr: Vec<u8>,
     /// Processes of the group still alive after the runner exited (the suite killed them).
     pub leftovers: Vec<Leftover>,
+    /// A process outside the group (one that escaped it with `setsid`) still held the runner's
+    /// stdout or stderr [`PIPE_GRACE`] after the runner exited.
+    pub pipes_held: bool,
     /// Wall time from spawn to exit.
     pub elapsed: Duration,
 }
@@ -174,6 +189,24 @@ pub fn become_subreaper() -> io::Result<()> {
     }
 }
 
+/// How a runner process is started beyond its command: what the runner level's cases vary.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The arguments after the runner command; `None` is the library path alone (the
+    /// protocol's command line).
+    pub args: Option<Vec<OsString>>,
+    /// Added to the suite's own environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// The working directory (default: the suite's).
+    pub cwd: Option<PathBuf>,
+    /// Close the suite's end of stdout before writing stdin, so the runner's first write to
+    /// the protocol stream fails (`EPIPE`).
+    pub stdout_closed: bool,
+    /// Keep stdin open after writing it, until the runner exits or the timeout passes, so a
+    /// runner that waits for more bytes than were written hangs instead of seeing the end.
+    pub stdin_open: bool,
+}
+
 /// Starts `runner library` in a new process group, writes `stdin` and closes it, and waits at
 /// most `timeout`; then checks the group for leftovers. `env` is added to the suite's own
 /// environment.
@@ -184,15 +217,34 @@ pub fn run(
     timeout: Duration,
     env: &[(OsString, OsString)],
 ) -> io::Result<RunOutcome> {
+    let options = RunOptions {
+        args: Some(vec![library.as_os_str().to_owned()]),
+        env: env.to_vec(),
+        ..RunOptions::default()
+    };
+    run_with(runner, &options, stdin, timeout)
+}
+
+/// [`run`] with everything a case may vary ([`RunOptions`]); `options.args` replaces the
+/// library path argument.
+pub fn run_with(
+    runner: &RunnerCommand,
+    options: &RunOptions,
+    stdin: Vec<u8>,
+    timeout: Duration,
+) -> io::Result<RunOutcome> {
     let mut command = Command::new(&runner.program);
     command
         .args(&runner.args)
-        .arg(library)
-        .envs(env.iter().map(|(key, value)| (key, value)))
+        .args(options.args.iter().flatten())
+        .envs(options.env.iter().map(|(key, value)| (key, value)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    if let Some(cwd) = &options.cwd {
+        command.current_dir(cwd);
+    }
     let started = Instant::now();
     let mut child = command.spawn().map_err(|error| {
         io::Error::new(
@@ -202,30 +254,43 @@ pub fn run(
     })?;
     let pgid = child.id() as i32;
 
+    let stdout_pipe = child.stdout.take().expect("stdout is piped");
+    let stdout = if options.stdout_closed {
+        drop(stdout_pipe);
+        None
+    } else {
+        Some(Collector::start(stdout_pipe, MAX_CAPTURED_STDOUT))
+    };
     let mut input = child.stdin.take().expect("stdin is piped");
+    let (release, hold) = mpsc::channel::<()>();
+    let stdin_open = options.stdin_open;
     let writer = thread::spawn(move || {
         // The runner may exit before reading everything (EPIPE); that is its business.
         let _ = input.write_all(&stdin);
+        if stdin_open {
+            // Until the runner has exited (the sender is dropped then).
+            let _ = hold.recv();
+        }
     });
-    let stdout = Collector::start(
-        child.stdout.take().expect("stdout is piped"),
-        MAX_CAPTURED_STDOUT,
-    );
     let stderr = Collector::start(
         child.stderr.take().expect("stderr is piped"),
         MAX_CAPTURED_STDERR,
     );
 
     let (status, timed_out) = wait_with_timeout(&mut child, pgid, timeout)?;
+    drop(release);
     let elapsed = started.elapsed();
     let leftovers = check_group(pgid);
     let _ = writer.join();
+    let (stdout, stdout_ended) = stdout.map_or((Vec::new(), true), Collector::finish);
+    let (stderr, stderr_ended) = stderr.finish();
     Ok(RunOutcome {
         status,
         timed_out,
-        stdout: stdout.finish(),
-        stderr: stderr.finish(),
+        stdout,
+        stderr,
         leftovers,
+        pipes_held: !(stdout_ended && stderr_ended),
         elapsed,
     })
 }
@@ -367,15 +432,20 @@ impl Collector {
         Collector { bytes, done }
     }
 
-    /// What was read. Waits up to two seconds for the end of the pipe: a process outside the
-    /// group may still hold it open, and then we take what arrived.
-    fn finish(self) -> Vec<u8> {
-        let _ = self.done.recv_timeout(Duration::from_secs(2));
+    /// What was read, and whether the pipe ended. Waits up to [`PIPE_GRACE`] for the end of
+    /// the pipe: a process outside the group may still hold it open, and then we take what
+    /// arrived.
+    fn finish(self) -> (Vec<u8>, bool) {
+        let ended = match self.done.recv_timeout(PIPE_GRACE) {
+            Ok(()) => true,
+            Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+        };
         let bytes = self
             .bytes
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        bytes.clone()
+        (bytes.clone(), ended)
     }
 }
 

@@ -15,6 +15,7 @@
 //! Every runner process runs in its own process group; a process of that group still alive
 //! after the runner exited fails the trial (see [`crate::process`]).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +30,7 @@ use crate::messages::{
     check_frames, encode_request_frame, parse_stdout, request_frame, response_diag, ExpectedFrame,
     RequestSpec, StdoutFrame,
 };
-use crate::process::{self, signal_number, RunOutcome, RunnerCommand};
+use crate::process::{self, signal_number, RunOptions, RunOutcome, RunnerCommand};
 use crate::request_vectors::{self, RequestVectorFile};
 
 /// The trial kind (shown as `[runner]` by `--list`).
@@ -50,6 +51,26 @@ pub struct RunnerLevel {
     pub golden_dir: PathBuf,
     /// Rewrite golden files from what the runner answers (`FEZZ_BLESS=1`).
     pub bless: bool,
+    /// Only the cases that exercise this requirement id (`--requirement`).
+    pub requirement: Option<String>,
+}
+
+impl RunnerLevel {
+    /// Whether a case citing `ids` is selected.
+    fn selects(&self, ids: &[&str]) -> bool {
+        self.requirement
+            .as_deref()
+            .is_none_or(|wanted| ids.contains(&wanted))
+    }
+}
+
+/// The ids [`GENERATED_CITATIONS`] gives the cases whose citation starts with `prefix`.
+fn generated_ids(prefix: &str) -> Vec<&'static str> {
+    GENERATED_CITATIONS
+        .iter()
+        .filter(|(case, _)| case.starts_with(prefix))
+        .flat_map(|(_, ids)| ids.iter().copied())
+        .collect()
 }
 
 /// One runner-contract case (`spec/vectors/runner/*.json`; schema:
@@ -62,10 +83,38 @@ pub struct RunnerVector {
     /// The spec section it checks: a file under `spec/` and an anchor, e.g.
     /// `RUNNER.md#exit-codes` (the same convention as the codec vectors).
     pub section: String,
-    /// Which library the runner loads: `fixture` (default), `missing`, `not-a-library`, or a
-    /// broken library (`no-handle-symbol`, `abi-version-1`, `bad-response`, `no-response`).
+    /// The requirement ids of the spec (`[req:…]` tags, see [`crate::requirements`]) this case
+    /// exercises: a runner that breaks one of them fails this case.
+    pub requirements: Vec<String>,
+    /// Which library the runner loads: `fixture` (default), `missing`, `not-a-library`, the
+    /// `probe` (`conformance/fixtures/probe/probe.c`), or a broken library
+    /// (`no-handle-symbol`, `abi-version-1`, `bad-response`, `no-response`).
     #[serde(default = "fixture_library")]
     pub library: String,
+    /// The runner's arguments instead of the library path; `{library}` is replaced by the
+    /// library's absolute path and `{library_name}` by its file name.
+    #[serde(default)]
+    pub args: Option<Vec<String>>,
+    /// Variables added to the runner's environment; `{library_dir}` in a value is replaced by
+    /// the library's folder.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// The working directory: `library_dir`, or `empty` (a new empty folder); default: the
+    /// suite's.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// The bytes the probe hands back (`FEZZ_PROBE_BUFFER`), in CBOR diagnostic notation.
+    #[serde(default)]
+    pub probe_buffer_diag: Option<String>,
+    /// The bytes the probe hands back (`FEZZ_PROBE_BUFFER`), in hex.
+    #[serde(default)]
+    pub probe_buffer_hex: Option<String>,
+    /// The suite closes its end of stdout before writing stdin.
+    #[serde(default)]
+    pub stdout_closed: bool,
+    /// The suite keeps stdin open (after writing it) until the runner exits.
+    #[serde(default)]
+    pub stdin_open: bool,
     /// What the suite writes to stdin, in order; then it closes stdin.
     pub stdin: Vec<Input>,
     /// The suite kills the runner's process group after this long (default 20 s).
@@ -73,6 +122,10 @@ pub struct RunnerVector {
     pub timeout_ms: Option<u64>,
     /// What must happen.
     pub expect: RunnerExpect,
+    /// The other outcome the spec allows, if there is one (e.g. a runner that cannot apply the
+    /// sandbox exits 16 instead of running the function confined).
+    #[serde(default)]
+    pub expect_or: Option<RunnerExpect>,
 }
 
 fn fixture_library() -> String {
@@ -112,22 +165,39 @@ pub struct RunnerExpect {
     /// Text stderr must contain.
     #[serde(default)]
     pub stderr_contains: Option<String>,
+    /// stdout must be exactly these bytes (hex), e.g. a response frame forwarded byte for byte
+    /// (`stdout` is then not compared).
+    #[serde(default)]
+    pub stdout_hex: Option<String>,
 }
 
 impl RunnerVector {
     /// Parses and checks a vector file.
     pub fn parse(text: &str) -> Result<RunnerVector, String> {
         let vector: RunnerVector = serde_json::from_str(text).map_err(|error| error.to_string())?;
-        let outcomes = usize::from(vector.expect.exit.is_some())
-            + usize::from(vector.expect.signal.is_some())
-            + usize::from(vector.expect.killed_after_timeout);
-        if outcomes != 1 {
-            return Err(
-                "expect must give exactly one of exit, signal, killed_after_timeout".to_owned(),
-            );
+        for expect in std::iter::once(&vector.expect).chain(&vector.expect_or) {
+            let outcomes = usize::from(expect.exit.is_some())
+                + usize::from(expect.signal.is_some())
+                + usize::from(expect.killed_after_timeout);
+            if outcomes != 1 {
+                return Err(
+                    "expect must give exactly one of exit, signal, killed_after_timeout".to_owned(),
+                );
+            }
         }
         if let Some(signal) = &vector.expect.signal {
             signal_number(signal).ok_or_else(|| format!("unknown signal {signal}"))?;
+        }
+        if vector.requirements.is_empty() {
+            return Err("requirements must name at least one requirement id".to_owned());
+        }
+        if vector.probe_buffer_diag.is_some() && vector.probe_buffer_hex.is_some() {
+            return Err("give at most one of probe_buffer_diag, probe_buffer_hex".to_owned());
+        }
+        if let Some(cwd) = &vector.cwd {
+            if cwd != "library_dir" && cwd != "empty" {
+                return Err(format!("cwd must be library_dir or empty, not {cwd:?}"));
+            }
         }
         Ok(vector)
     }
@@ -182,16 +252,37 @@ pub fn cases(level: RunnerLevel) -> Result<Vec<Case>, String> {
         .iter()
         .map(|file| golden_path(&level.golden_dir, &file.path))
         .collect();
+    let golden = level.selects(&generated_ids("request/* (golden)"));
     let orphans_level = Arc::clone(&level);
-    cases.push(Case::new(KIND, "golden/no-orphans", move || {
-        orphan_goldens(&orphans_level, &expected)
-    }));
-    for file in files {
+    if level.requirement.is_none() {
+        cases.push(Case::new(KIND, "golden/no-orphans", move || {
+            orphan_goldens(&orphans_level, &expected)
+        }));
+    }
+    for file in files.into_iter().filter(|_| golden) {
         let level = Arc::clone(&level);
         let name = file.path.clone();
         cases.push(Case::new(KIND, name, move || golden_trial(&level, &file)));
     }
+    cases.extend(generated_cases(&level)?);
     for (name, path) in list_json(&level.vectors_dir, "runner")? {
+        if level.requirement.is_some() {
+            let cited = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|text| RunnerVector::parse(&text).ok())
+                .is_some_and(|vector| {
+                    level.selects(
+                        &vector
+                            .requirements
+                            .iter()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>(),
+                    )
+                });
+            if !cited {
+                continue;
+            }
+        }
         let level = Arc::clone(&level);
         cases.push(Case::new(KIND, name, move || {
             let text = std::fs::read_to_string(&path)
@@ -202,6 +293,213 @@ pub fn cases(level: RunnerLevel) -> Result<Vec<Case>, String> {
         }));
     }
     Ok(cases)
+}
+
+/// The requirement ids the generated cases exercise, by case-name prefix (for
+/// [`crate::requirements`]).
+pub const GENERATED_CITATIONS: &[(&str, &[&str])] = &[
+    (
+        "generated/request-invalid/*",
+        &[
+            "runner-request-invalid",
+            "runner-error-messages",
+            "runner-stop-after-failure",
+            "codec-utf8",
+            "codec-checked-lengths",
+        ],
+    ),
+    (
+        "generated/response-invalid/*",
+        &[
+            "runner-response-invalid",
+            "runner-error-messages",
+            "codec-utf8",
+        ],
+    ),
+    (
+        "generated/response-forwarded/*",
+        &[
+            "runner-forward-unchanged",
+            "runner-free-once",
+            "codec-accept-non-deterministic",
+        ],
+    ),
+    (
+        "generated/function-error/*",
+        &["runner-function-failed", "runner-error-messages"],
+    ),
+    (
+        "generated/function-error-invalid/*",
+        &["runner-function-failed", "runner-error-messages"],
+    ),
+    (
+        "request/* (golden)",
+        &[
+            "runner-one-frame-per-request",
+            "runner-clean-end",
+            "runner-exit-codes",
+            "codec-accept-non-deterministic",
+        ],
+    ),
+];
+
+/// The runner cases made from the codec vectors: every invalid request through a runner; every
+/// valid response, invalid response, valid error and invalid error handed back by the probe.
+fn generated_cases(level: &Arc<RunnerLevel>) -> Result<Vec<Case>, String> {
+    let entries = crate::vectors::discover(&level.vectors_dir).map_err(|error| {
+        format!(
+            "listing the vectors in {}: {error}",
+            level.vectors_dir.display()
+        )
+    })?;
+    let mut cases = Vec::new();
+    for entry in entries {
+        let Some(kind) = generated_kind(&entry.name) else {
+            continue;
+        };
+        if !level.selects(&generated_ids(&format!("generated/{kind}/"))) {
+            continue;
+        }
+        let name = format!(
+            "generated/{kind}/{}",
+            entry.name.rsplit('/').next().unwrap_or(&entry.name)
+        );
+        let level = Arc::clone(level);
+        cases.push(Case::new(KIND, name, move || {
+            let case = entry
+                .load()
+                .map_err(|error| format!("{}: {error}", entry.path.display()))?;
+            let vector = generated_vector(kind, &entry.name, &case)?;
+            contract_trial(&level, &vector)
+        }));
+    }
+    Ok(cases)
+}
+
+fn generated_kind(vector_name: &str) -> Option<&'static str> {
+    let folder = vector_name.rsplit_once('/')?.0;
+    Some(match folder {
+        "invalid/request" => "request-invalid",
+        "invalid/response" => "response-invalid",
+        "response" => "response-forwarded",
+        "error" => "function-error",
+        "invalid/error" => "function-error-invalid",
+        _ => return None,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn generated_vector(
+    kind: &str,
+    vector_name: &str,
+    case: &crate::vectors::Case,
+) -> Result<RunnerVector, String> {
+    use crate::messages::ErrorSpec;
+    use crate::vectors::Expected;
+    let plain_request = || -> Result<Input, String> {
+        Ok(Input::Request(
+            serde_json::from_str(r#"{"path": "/"}"#).map_err(|error| error.to_string())?,
+        ))
+    };
+    let error_frame = |spec: ErrorSpec| ExpectedFrame::Error(spec);
+    let mut vector = RunnerVector {
+        description: format!("{vector_name} through a runner"),
+        section: "RUNNER.md#serving".to_owned(),
+        requirements: vec!["runner-request-invalid".to_owned()],
+        library: "probe".to_owned(),
+        args: None,
+        env: Default::default(),
+        cwd: None,
+        probe_buffer_diag: None,
+        probe_buffer_hex: Some(hex(&case.input)),
+        stdout_closed: false,
+        stdin_open: false,
+        stdin: vec![plain_request()?],
+        timeout_ms: None,
+        expect: RunnerExpect {
+            exit: None,
+            signal: None,
+            killed_after_timeout: false,
+            stdout: Vec::new(),
+            stderr_contains: None,
+            stdout_hex: None,
+        },
+        expect_or: None,
+    };
+    let error_name = match &case.expected {
+        Expected::Invalid { error, .. } => Some(error.name()),
+        _ => None,
+    };
+    match kind {
+        "request-invalid" => {
+            let name = error_name.ok_or("an invalid vector without an error")?;
+            vector.probe_buffer_hex = None;
+            // The header by hand: a payload past MAX_MESSAGE_BYTES cannot be framed otherwise.
+            let length = u32::try_from(case.input.len()).map_err(|error| error.to_string())?;
+            let mut frame = vec![0x46, 0x5a, 0x01, 0x00];
+            frame.extend_from_slice(&length.to_be_bytes());
+            frame.extend_from_slice(&case.input);
+            vector.stdin = vec![Input::Hex(hex(&frame))];
+            // An input past MAX_MESSAGE_BYTES is refused from the frame header alone.
+            let start = if case.input.len() > fezz_abi::limits::MAX_MESSAGE_BYTES {
+                "frame-too-large"
+            } else {
+                name
+            };
+            vector.expect.exit = Some(10);
+            let mut spec = ErrorSpec::code("request-invalid");
+            spec.message_starts_with = Some(start.to_owned());
+            vector.expect.stdout = vec![error_frame(spec)];
+        }
+        "response-invalid" => {
+            let name = error_name.ok_or("an invalid vector without an error")?;
+            vector.expect.exit = Some(15);
+            let mut spec = ErrorSpec::code("response-invalid");
+            spec.message_starts_with = Some(name.to_owned());
+            vector.expect.stdout = vec![error_frame(spec)];
+        }
+        "response-forwarded" => {
+            vector.expect.exit = Some(0);
+            let mut stdout = fezz_abi::frame::frame_header(
+                fezz_abi::frame::FrameKind::Response,
+                case.input.len(),
+            )
+            .to_vec();
+            stdout.extend_from_slice(&case.input);
+            vector.expect.stdout_hex = Some(hex(&stdout));
+        }
+        "function-error" => {
+            let error = fezz_abi::decode_error(&case.input)
+                .map_err(|error| format!("a valid error vector does not decode: {error}"))?;
+            vector
+                .env
+                .insert("FEZZ_PROBE_RESULT".to_owned(), "3".to_owned());
+            vector.expect.exit = Some(14);
+            let mut spec = ErrorSpec::code("function-failed");
+            let message = format!("{}: {}", error.code, error.message);
+            if message.len() <= fezz_abi::limits::MAX_TEXT_BYTES {
+                spec.message = Some(message);
+            } else {
+                spec.message_starts_with = Some(format!("{}: ", error.code));
+            }
+            vector.expect.stdout = vec![error_frame(spec)];
+        }
+        "function-error-invalid" => {
+            vector
+                .env
+                .insert("FEZZ_PROBE_RESULT".to_owned(), "3".to_owned());
+            vector.expect.exit = Some(14);
+            let mut spec = ErrorSpec::code("function-failed");
+            spec.message =
+                Some("fezz_handle_v2 returned FEZZ_RESULT_FUNCTION_FAILED (3)".to_owned());
+            vector.expect.stdout = vec![error_frame(spec)];
+        }
+        _ => return Err(format!("unknown generated kind {kind}")),
+    }
+    Ok(vector)
 }
 
 /// Golden files that belong to no request vector fail the level (a renamed or removed vector
@@ -276,8 +574,14 @@ fn run_runner(
     process::run(&level.runner, library, stdin, timeout, &[]).map_err(|error| error.to_string())
 }
 
-/// Problems common to every run: processes left behind.
+/// Problems common to every run: processes left behind, in the group or outside it.
 fn leftover_problem(outcome: &RunOutcome) -> Option<String> {
+    if outcome.pipes_held {
+        return Some(format!(
+            "a process the function started still held the runner's stdout or stderr {} ms after the runner exited: the call was not contained [req:runner-containment]",
+            process::PIPE_GRACE.as_millis()
+        ));
+    }
     if outcome.leftovers.is_empty() {
         return None;
     }
@@ -309,16 +613,87 @@ fn failure(
     ))
 }
 
+/// The process set-up a contract vector asks for.
+fn run_options(vector: &RunnerVector, library: &Path) -> Result<RunOptions, String> {
+    let library_dir = library.parent().unwrap_or(Path::new("/"));
+    let library_name = library
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let fill = |text: &str| {
+        text.replace("{library}", &library.to_string_lossy())
+            .replace("{library_name}", &library_name)
+            .replace("{library_dir}", &library_dir.to_string_lossy())
+    };
+    let mut options = RunOptions {
+        args: Some(match &vector.args {
+            Some(args) => args.iter().map(|arg| fill(arg).into()).collect(),
+            None => vec![library.as_os_str().to_owned()],
+        }),
+        env: vector
+            .env
+            .iter()
+            .map(|(key, value)| (key.into(), fill(value).into()))
+            .collect(),
+        cwd: None,
+        stdout_closed: vector.stdout_closed,
+        stdin_open: vector.stdin_open,
+    };
+    options.cwd = match vector.cwd.as_deref() {
+        Some("library_dir") => Some(library_dir.to_path_buf()),
+        Some(_) => Some(artifacts::fresh_dir("cwd")?),
+        None => None,
+    };
+    let buffer = match (&vector.probe_buffer_diag, &vector.probe_buffer_hex) {
+        (Some(diag), _) => Some(
+            cbor_diag::parse_diag(diag)
+                .map_err(|error| format!("probe_buffer_diag does not parse: {error}"))?
+                .to_bytes(),
+        ),
+        (None, Some(hex)) => Some(parse_hex(hex)?),
+        (None, None) => None,
+    };
+    if let Some(bytes) = buffer {
+        options.env.push(probe_buffer_env(&bytes)?);
+    }
+    Ok(options)
+}
+
+/// Writes `bytes` to a new scratch file and returns `FEZZ_PROBE_BUFFER=<that file>`.
+pub fn probe_buffer_env(bytes: &[u8]) -> Result<(OsString, OsString), String> {
+    let path = artifacts::fresh_dir("probe-buffer")?.join("buffer");
+    std::fs::write(&path, bytes).map_err(|error| format!("writing {}: {error}", path.display()))?;
+    Ok(("FEZZ_PROBE_BUFFER".into(), path.into_os_string()))
+}
+
 /// Runs one contract vector.
 pub fn contract_trial(level: &RunnerLevel, vector: &RunnerVector) -> Result<(), String> {
     let library = artifacts::library(&vector.library, &level.fixture)?;
     let timeout = vector
         .timeout_ms
         .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
-    let outcome = run_runner(level, &library, vector.stdin_bytes()?, timeout)?;
+    let options = run_options(vector, &library)?;
+    let outcome = process::run_with(&level.runner, &options, vector.stdin_bytes()?, timeout)
+        .map_err(|error| error.to_string())?;
     let mut problems = Vec::new();
     problems.extend(leftover_problem(&outcome));
-    let expect = &vector.expect;
+    let mut mismatch = expect_problems(&vector.expect, &outcome)?;
+    if let (false, Some(other)) = (mismatch.is_empty(), &vector.expect_or) {
+        let other_mismatch = expect_problems(other, &outcome)?;
+        if other_mismatch.is_empty() {
+            mismatch.clear();
+        } else {
+            mismatch.push("and it is not the other outcome the spec allows either:".to_owned());
+            mismatch.extend(other_mismatch);
+        }
+    }
+    problems.extend(mismatch);
+    failure(problems, &outcome, &level.runner)
+}
+
+/// How `outcome` differs from `expect`, one line (or diff) per difference.
+fn expect_problems(expect: &RunnerExpect, outcome: &RunOutcome) -> Result<Vec<String>, String> {
+    let mut problems = Vec::new();
     let frames = parse_stdout(&outcome.stdout);
     if let Some(code) = expect.exit {
         if outcome.timed_out || outcome.status.code() != Some(code) {
@@ -349,6 +724,8 @@ pub fn contract_trial(level: &RunnerLevel, vector: &RunnerVector) -> Result<(), 
         }
     }
     match &frames {
+        // Exact bytes are expected instead (below).
+        _ if expect.stdout_hex.is_some() => {}
         Ok(frames) => {
             if let Err(diff) = check_frames(&expect.stdout, frames) {
                 problems.push(diff);
@@ -361,7 +738,17 @@ pub fn contract_trial(level: &RunnerLevel, vector: &RunnerVector) -> Result<(), 
             problems.push(format!("stderr does not contain {text:?}"));
         }
     }
-    failure(problems, &outcome, &level.runner)
+    if let Some(hex) = &expect.stdout_hex {
+        let want = parse_hex(hex)?;
+        if outcome.stdout != want {
+            problems.push(format!(
+                "stdout is not byte for byte what the function handed back\n  expected: {}\n  actual:   {}",
+                crate::messages::preview(&want),
+                crate::messages::preview(&outcome.stdout)
+            ));
+        }
+    }
+    Ok(problems)
 }
 
 /// The golden file of a request vector file: `golden/runner/<path without extension>.diag`.
@@ -625,9 +1012,11 @@ mod tests {
 
     #[test]
     fn vectors_need_exactly_one_outcome() {
-        let both = r#"{"description": "d", "section": "s", "stdin": [], "expect": {"exit": 0, "signal": "SIGABRT", "stdout": []}}"#;
+        let both = r#"{"description": "d", "section": "s", "requirements": ["runner-exit-codes"], "stdin": [], "expect": {"exit": 0, "signal": "SIGABRT", "stdout": []}}"#;
         assert!(RunnerVector::parse(both).is_err());
-        let ok = r#"{"description": "d", "section": "s", "stdin": [{"hex": "46 5a"}], "expect": {"exit": 10, "stdout": [{"error": {"code": "request-invalid"}}]}}"#;
+        let uncited = r#"{"description": "d", "section": "s", "requirements": [], "stdin": [], "expect": {"exit": 0, "stdout": []}}"#;
+        assert!(RunnerVector::parse(uncited).is_err());
+        let ok = r#"{"description": "d", "section": "s", "requirements": ["runner-frame-errors"], "stdin": [{"hex": "46 5a"}], "expect": {"exit": 10, "stdout": [{"error": {"code": "request-invalid"}}]}}"#;
         let vector = RunnerVector::parse(ok).unwrap();
         assert_eq!(vector.stdin_bytes().unwrap(), b"FZ");
     }

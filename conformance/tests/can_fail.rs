@@ -92,14 +92,16 @@ fn a_runner_that_answers_a_crash_with_200_fails() {
     );
     assert_case_failed(&output, "runner/abort.json");
     assert_case_failed(&output, "runner/segfault.json");
+    assert_case_failed(&output, "runner/probe-raise-sigsegv.json");
+    assert_case_failed(&output, "runner/probe-raise-sigbus.json");
     let text = text(&output);
     assert!(
         text.contains("expected the runner to be killed by SIGABRT, got exit code 0"),
         "{text}"
     );
     assert!(
-        text.contains("test result: FAILED. ") && text.contains(" 2 failed;"),
-        "only abort and segfault should fail:\n{text}"
+        text.contains("test result: FAILED. ") && text.contains(" 4 failed;"),
+        "only the four crash cases should fail:\n{text}"
     );
 }
 
@@ -146,7 +148,7 @@ fn expected_failures_are_checked_both_ways() {
     let list = dir.join("crash-200.txt");
     std::fs::write(
         &list,
-        "# crashes this runner hides\n[runner] runner/abort.json\n[runner] runner/segfault.json\n",
+        "# crashes this runner hides\n[runner] runner/abort.json\n[runner] runner/segfault.json\n[runner] runner/probe-raise-sigsegv.json\n[runner] runner/probe-raise-sigbus.json\n",
     )
     .unwrap();
     let runner = broken_runner("crash-200.py");
@@ -165,7 +167,7 @@ fn expected_failures_are_checked_both_ways() {
         text(&output)
     );
 
-    std::fs::write(&list, "[runner] runner/abort.json\n[runner] runner/segfault.json\n[runner] runner/panic.json\n[runner] runner/no-such-case.json\n").unwrap();
+    std::fs::write(&list, "[runner] runner/abort.json\n[runner] runner/segfault.json\n[runner] runner/probe-raise-sigsegv.json\n[runner] runner/probe-raise-sigbus.json\n[runner] runner/panic.json\n[runner] runner/no-such-case.json\n").unwrap();
     let output = suite(&args, &[]);
     assert_case_failed(&output, "runner/panic.json");
     let text = text(&output);

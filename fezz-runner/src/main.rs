@@ -109,6 +109,11 @@ fn library_path(mut args: impl Iterator<Item = OsString>) -> Result<PathBuf, Fai
             extra.to_string_lossy()
         )));
     }
+    // The empty string names no file (spec/RUNNER.md, "Command line"); as `./` it would name
+    // the working directory.
+    if path.is_empty() {
+        return Err(usage("the library path is empty"));
+    }
     Ok(PathBuf::from(path))
 }
 

@@ -594,6 +594,7 @@ mod tests {
             .contains("fixture error"));
     }
 
+    // Exercises [req:host-tolerates-missing-error-frame] (spec/RUNNER.md).
     #[test]
     fn exit_14_without_an_error_frame_is_still_500() {
         for stdout in [

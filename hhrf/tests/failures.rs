@@ -106,6 +106,7 @@ fn descendants_do_not_outlive_a_successful_call() {
     hhrf.assert_no_children();
 }
 
+// Exercises [req:host-verdicts] (spec/RUNNER.md).
 #[test]
 fn runners_that_break_the_protocol_are_502() {
     let root = Root::new();
@@ -156,6 +157,7 @@ fn runners_that_break_the_protocol_are_502() {
     }
 }
 
+// Exercises [req:host-broken-pipe] (spec/RUNNER.md).
 #[test]
 fn a_library_that_does_not_load_is_502_runner_failed() {
     let root = Root::new();

@@ -97,6 +97,7 @@ fn a_panic_in_handling_is_500_internal_error_and_the_server_goes_on() {
     hhrf.assert_still_serving();
 }
 
+// Exercises [req:host-containment-backstop] (spec/RUNNER.md).
 #[test]
 fn a_setsid_escape_holding_the_pipes_under_an_uncontained_runner_is_swept_at_once() {
     let root = Root::new();

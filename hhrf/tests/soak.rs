@@ -474,6 +474,7 @@ fn settle_threads(hhrf: &Hhrf, baseline: usize) -> Resources {
     })
 }
 
+// Exercises [req:host-stderr-drained] (spec/RUNNER.md): 100 MiB through a runner's stderr.
 #[test]
 fn soak_of_faulty_calls_gets_every_answer_right_and_leaks_nothing() {
     let requests = env_number("FEZZ_SOAK_REQUESTS", 4000) as usize;
