@@ -28,6 +28,7 @@
 //! `fezz_abi::runner_protocol`), and the command line (`src/main.rs`).
 #![deny(missing_docs)]
 
+pub mod allocator;
 pub mod containment;
 pub mod failure;
 pub mod library;

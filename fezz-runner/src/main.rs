@@ -22,7 +22,12 @@ use fezz_runner::{serve_requests, Failure, RunnerExit};
 const USAGE: &str =
     "usage: fezz-runner LIBRARY-PATH (serves request frames from stdin; see spec/RUNNER.md)";
 
+/// A failed allocation of the runner's own is `runner-internal`, not a crash (allocator.rs).
+#[global_allocator]
+static ALLOCATOR: fezz_runner::allocator::RunnerAllocator = fezz_runner::allocator::RunnerAllocator;
+
 fn main() -> ExitCode {
+    fezz_runner::allocator::prepare();
     let exit = match run() {
         Ok(exit) => exit,
         // Only setup before the protocol's descriptor exists fails here, so fd 1 is still the
@@ -48,6 +53,7 @@ fn run() -> anyhow::Result<RunnerExit> {
     // namespace of its own (or, where the kernel refuses one, the only process).
     contain().context("containing the call in a PID namespace failed")?;
     let streams = protect_stdio().context("moving the protocol off stdin and stdout failed")?;
+    fezz_runner::allocator::set_protocol_fd(std::os::fd::AsRawFd::as_raw_fd(&streams.output));
     // A crash of the function must end this process by its signal (the host names it).
     reset_fatal_signals().context("resetting the fatal signals to their default failed")?;
     let mut input = BufReader::new(streams.input);

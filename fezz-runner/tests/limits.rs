@@ -88,3 +88,45 @@ fn an_unparsable_value_is_a_usage_exit_naming_the_variable() {
         );
     }
 }
+
+/// Under a memory limit too small for the request, the runner's own allocation fails: that is
+/// `runner-internal` with an `out-of-memory` message, never a death by `SIGABRT` (which a host
+/// reports as the function crashing). With room to spare the same request is served.
+#[test]
+fn the_runner_running_out_of_memory_is_runner_internal_not_a_crash() {
+    let library = CLibrary::build("REPORT_LIMITS");
+    let mut big = request("/");
+    big.body = vec![b'x'; 8 * 1000 * 1000];
+    let stdin = request_frame(&big);
+    let mut internal = 0;
+    for limit in ["6000000", "10000000", "14000000", "18000000"] {
+        let outcome = run_with_env(
+            &[library.path.as_os_str()],
+            &stdin,
+            None,
+            &[("FEZZ_LIMIT_MEMORY_BYTES", limit)],
+        );
+        assert_ne!(
+            outcome.code(),
+            None,
+            "killed by a signal at {limit}: {outcome:?}"
+        );
+        if outcome.code() == Some(16) {
+            let error = outcome.error_frame();
+            assert_eq!(error.code, "runner-internal", "{outcome:?}");
+            assert!(error.message.starts_with("out-of-memory"), "{outcome:?}");
+            internal += 1;
+        }
+    }
+    assert!(
+        internal > 0,
+        "no limit was small enough to run the runner out of memory"
+    );
+    let roomy = run_with_env(
+        &[library.path.as_os_str()],
+        &stdin,
+        None,
+        &[("FEZZ_LIMIT_MEMORY_BYTES", "1073741824")],
+    );
+    assert_eq!(roomy.code(), Some(0), "{roomy:?}");
+}
