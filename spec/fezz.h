@@ -277,8 +277,9 @@ typedef void (*FezzFreeV2Fn)(struct FezzBuffer response);
 #define FEZZ_RESULT_PANIC 4
 
 /**
- * An argument has a value the spec forbids (status outside 100..=599, a header name that is
- * not an HTTP token, a header value with CR, LF or NUL, text that is not UTF-8).
+ * An argument has a value the spec forbids (status outside 200..=599, 1xx included, a header
+ * name that is not an HTTP token, a header value with a control byte other than HTAB, text
+ * that is not UTF-8).
  */
 #define FEZZ_RESULT_INVALID_VALUE 5
 
@@ -477,7 +478,7 @@ bool fezz_request_scheme(const struct FezzRequest *request, struct FezzStr *out)
 bool fezz_request_host(const struct FezzRequest *request, struct FezzStr *out);
 
 /**
- * Starts a response with `status` (100 to 599), no headers and an empty body, and stores it
+ * Starts a response with `status` (a final status, 200 to 599), no headers and an empty body, and stores it
  * in `*out`. Returns `FEZZ_RESULT_INVALID_VALUE` for a status outside that range and
  * `FEZZ_RESULT_NULL_ARGUMENT` if `out` is NULL; `*out` is written only on `FEZZ_RESULT_OK`.
  * Release the response with `fezz_response_free`.
@@ -485,7 +486,8 @@ bool fezz_request_host(const struct FezzRequest *request, struct FezzStr *out);
  * # Safety
  * `out` must be NULL or writable.
  */
-FezzResult fezz_response_new(uint16_t status, struct FezzResponse **out);
+FezzResult fezz_response_new(uint16_t status,
+                             struct FezzResponse **out);
 
 /**
  * Releases a response from `fezz_response_new`, `fezz_response_decode` or `fezz_invoke_v2`,
@@ -498,7 +500,7 @@ FezzResult fezz_response_new(uint16_t status, struct FezzResponse **out);
 void fezz_response_free(struct FezzResponse *response);
 
 /**
- * Replaces the status of a response (100 to 599), so a function can create the response first
+ * Replaces the status of a response (200 to 599), so a function can create the response first
  * and decide the status later. Returns `FEZZ_RESULT_INVALID_VALUE` for a status outside that
  * range (the status is then unchanged) and `FEZZ_RESULT_NULL_ARGUMENT` for a NULL response.
  *
@@ -509,7 +511,8 @@ FezzResult fezz_response_set_status(struct FezzResponse *response, uint16_t stat
 
 /**
  * Appends a header field; the bytes are copied. The name must be an HTTP token (RFC 9110
- * `tchar`s) of 1 to 256 bytes; the value at most 16 KiB without CR, LF or NUL; a response
+ * `tchar`s) of 1 to 256 bytes; the value at most 16 KiB of tab, space, visible ASCII and
+ * bytes 0x80-0xff (no other control byte: 0x00-0x08, 0x0a-0x1f and 0x7f); a response
  * holds at most 256 fields. Otherwise returns `FEZZ_RESULT_INVALID_VALUE` or
  * `FEZZ_RESULT_TOO_LARGE` and adds nothing.
  *
@@ -740,7 +743,7 @@ FezzResult fezz_request_set_query(struct FezzRequest *request, const char *query
 /**
  * Appends a header field to a request, with the rules and results of
  * `fezz_response_add_header` (a token name of at most 256 bytes, a value of at most 16 KiB
- * without CR, LF or NUL, at most 256 fields). Names are kept as given; hhrf sends them
+ * without a control byte other than HTAB, at most 256 fields). Names are kept as given; hhrf sends them
  * lowercased.
  *
  * # Safety
@@ -843,7 +846,7 @@ FezzResult fezz_request_encode(const struct FezzRequest *request, struct FezzBuf
 FezzResult fezz_response_decode(const uint8_t *data, size_t len, struct FezzResponse **out);
 
 /**
- * The response's status (100 to 599). A NULL response gives 0.
+ * The response's status (200 to 599). A NULL response gives 0.
  *
  * # Safety
  * `response` must be NULL or a live `FezzResponse`.

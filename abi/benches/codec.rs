@@ -24,7 +24,7 @@
 //!   mirror structs, bodies through `minicbor::bytes`; the crate's natural use.
 //!
 //! The other two do far less checking than fezz-abi: no HTTP-token check of the method and
-//! header names, no CR/LF/NUL check of header values, no limits other than ciborium's
+//! header names, no control-byte check of header values, no limits other than ciborium's
 //! recursion limit, and minicbor accepts duplicate keys and refuses indefinite-length byte
 //! strings. Their numbers are a floor for what a strict codec could cost, not a like-for-like
 //! replacement.

@@ -482,7 +482,7 @@ pub unsafe extern "C" fn fezz_request_host(request: *const FezzRequest, out: *mu
     unsafe { optional_text(request, out, |request| request.context.host.as_ref()) }
 }
 
-/// Starts a response with `status` (100 to 599), no headers and an empty body, and stores it
+/// Starts a response with `status` (a final status, 200 to 599), no headers and an empty body, and stores it
 /// in `*out`. Returns `FEZZ_RESULT_INVALID_VALUE` for a status outside that range and
 /// `FEZZ_RESULT_NULL_ARGUMENT` if `out` is NULL; `*out` is written only on `FEZZ_RESULT_OK`.
 /// Release the response with `fezz_response_free`.
@@ -523,7 +523,7 @@ pub unsafe extern "C" fn fezz_response_free(response: *mut FezzResponse) {
     })
 }
 
-/// Replaces the status of a response (100 to 599), so a function can create the response first
+/// Replaces the status of a response (200 to 599), so a function can create the response first
 /// and decide the status later. Returns `FEZZ_RESULT_INVALID_VALUE` for a status outside that
 /// range (the status is then unchanged) and `FEZZ_RESULT_NULL_ARGUMENT` for a NULL response.
 ///
@@ -548,7 +548,8 @@ pub unsafe extern "C" fn fezz_response_set_status(
 }
 
 /// Appends a header field; the bytes are copied. The name must be an HTTP token (RFC 9110
-/// `tchar`s) of 1 to 256 bytes; the value at most 16 KiB without CR, LF or NUL; a response
+/// `tchar`s) of 1 to 256 bytes; the value at most 16 KiB of tab, space, visible ASCII and
+/// bytes 0x80-0xff (no other control byte: 0x00-0x08, 0x0a-0x1f and 0x7f); a response
 /// holds at most 256 fields. Otherwise returns `FEZZ_RESULT_INVALID_VALUE` or
 /// `FEZZ_RESULT_TOO_LARGE` and adds nothing.
 ///

@@ -482,7 +482,7 @@ impl<'a> Reader<'a> {
             let value = reader.checked(
                 "headers",
                 |reader| reader.bytes(MAX_HEADER_VALUE_BYTES, "header value"),
-                |value| validate::header_value(value),
+                |value| validate::named_header_value(&name, value),
             )?;
             if !definite && !reader.at_break()? {
                 return Err(reader.error(

@@ -96,7 +96,10 @@ impl Writer {
         self.head(Head::Array(Some(headers.len())));
         for header in headers {
             check("headers", validate::header_name(&header.name))?;
-            check("headers", validate::header_value(&header.value))?;
+            check(
+                "headers",
+                validate::named_header_value(&header.name, &header.value),
+            )?;
             self.head(Head::Array(Some(2)));
             self.text(&header.name);
             self.byte_string(&header.value);

@@ -32,8 +32,8 @@ pub enum ErrorKind {
     /// `unsupported-version`: the message's protocol version is not 2.
     UnsupportedVersion,
     /// `invalid-value`: the right type, but a value the spec forbids (a status outside
-    /// 100..=599, a method or header name that is not an HTTP token, a header value with CR,
-    /// LF or NUL, a path that does not start with `/`).
+    /// 200..=599, a method or header name that is not an HTTP token, a header value with a
+    /// control byte other than HTAB, a path that does not start with `/`).
     InvalidValue,
 }
 

@@ -19,8 +19,9 @@ pub const FEZZ_RESULT_REQUEST_INVALID: FezzResult = 2;
 pub const FEZZ_RESULT_FUNCTION_FAILED: FezzResult = 3;
 /// A panic (or C++ exception) was caught at the ABI boundary.
 pub const FEZZ_RESULT_PANIC: FezzResult = 4;
-/// An argument has a value the spec forbids (status outside 100..=599, a header name that is
-/// not an HTTP token, a header value with CR, LF or NUL, text that is not UTF-8).
+/// An argument has a value the spec forbids (status outside 200..=599, 1xx included, a header
+/// name that is not an HTTP token, a header value with a control byte other than HTAB, text
+/// that is not UTF-8).
 pub const FEZZ_RESULT_INVALID_VALUE: FezzResult = 5;
 /// An argument or the result is past one of the limits in `spec/CBOR-PROFILE.md`.
 pub const FEZZ_RESULT_TOO_LARGE: FezzResult = 6;

@@ -177,7 +177,7 @@ impl Request {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Response {
-    /// The status code, 100 to 599.
+    /// The status code, a final status from 200 to 599.
     pub status: u16,
     /// The header fields in order, repeated names kept.
     pub headers: Vec<Header>,
@@ -190,7 +190,8 @@ pub struct Response {
 
 /// The builder methods that take a status, a header or a body do not check them, so that a
 /// response can be built in one expression; a value the wire forbids (a status outside
-/// 100..=599, a header name that is not an HTTP token, a value with CR, LF or NUL, a size past
+/// 200..=599, a header name that is not an HTTP token, a value with a control byte other than
+/// HTAB, a size past
 /// [`limits`](crate::limits)) is caught when `#[fezz_function]` encodes the response, and the
 /// client gets a 500 `response-invalid` that the host logs. To catch it where it is made, use
 /// [`Response::try_new`], [`Response::try_with_header`] or [`Response::validate`].
@@ -211,13 +212,15 @@ impl Response {
     }
 
     /// A response with `status` and nothing else, or an `invalid-value` error when the status
-    /// is outside 100..=599 (the encoder would refuse it).
+    /// is outside 200..=599, an informational 1xx status included (the encoder would refuse
+    /// it).
     ///
     /// ```
     /// # use fezz_abi::{ErrorKind, Response};
     /// assert_eq!(Response::try_new(418).unwrap().status, 418);
     /// let error = Response::try_new(1000).unwrap_err();
     /// assert_eq!((error.kind(), error.field()), (ErrorKind::InvalidValue, "status"));
+    /// assert!(Response::try_new(101).unwrap_err().to_string().contains("informational"));
     /// ```
     pub fn try_new(status: u16) -> Result<Self, EncodeError> {
         checked("status", validate::status(status.into()).map(drop))?;
@@ -334,7 +337,8 @@ impl Response {
     }
 
     /// Adds a header field after checking it as the encoder would: the name an HTTP token of
-    /// at most 256 bytes, the value at most 16 KiB without CR, LF or NUL, at most 256 fields.
+    /// at most 256 bytes, the value at most 16 KiB without a control byte other than HTAB (so
+    /// tab, space, visible ASCII and 0x80-0xff), at most 256 fields.
     /// On an error the response is dropped; nothing is half-added.
     ///
     /// ```
@@ -353,7 +357,10 @@ impl Response {
         let header = Header::new(name, value);
         checked("headers", validate::header_count(self.headers.len() + 1))?;
         checked("headers", validate::header_name(&header.name))?;
-        checked("headers", validate::header_value(&header.value))?;
+        checked(
+            "headers",
+            validate::named_header_value(&header.name, &header.value),
+        )?;
         let mut response = self;
         response.headers.push(header);
         Ok(response)
@@ -464,7 +471,10 @@ impl Response {
         checked("headers", validate::header_count(self.headers.len()))?;
         for header in &self.headers {
             checked("headers", validate::header_name(&header.name))?;
-            checked("headers", validate::header_value(&header.value))?;
+            checked(
+                "headers",
+                validate::named_header_value(&header.name, &header.value),
+            )?;
         }
         checked("body", validate::body(&self.body))?;
         if let Some(error) = &self.error {
@@ -543,7 +553,12 @@ mod tests {
 
     #[test]
     fn checked_builders_refuse_what_the_encoder_refuses_and_add_nothing() {
-        assert!(Response::try_new(100).is_ok());
+        assert!(Response::try_new(200).is_ok());
+        for informational in [100, 101, 103, 199] {
+            let error = Response::try_new(informational).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::InvalidValue);
+            assert!(error.to_string().contains("informational"), "{error}");
+        }
         assert!(Response::try_new(599).is_ok());
         assert_eq!(Response::try_new(600).unwrap_err().field(), "status");
         let full = (0..MAX_HEADER_COUNT).fold(Response::ok(), |response, index| {
@@ -551,6 +566,26 @@ mod tests {
         });
         let error = full.try_with_header("one-more", "v").unwrap_err();
         assert_eq!(error.kind(), crate::ErrorKind::TooLarge);
+        // Every control byte but HTAB: HTTP cannot carry it (RFC 9110 §5.5).
+        for control in (0u8..0x20).filter(|byte| *byte != b'\t').chain([0x7f]) {
+            let error = Response::ok()
+                .try_with_header("x-c", vec![b'a', control])
+                .unwrap_err();
+            assert_eq!(
+                error.kind(),
+                crate::ErrorKind::InvalidValue,
+                "{control:#04x}"
+            );
+            assert!(
+                error.to_string().contains(&format!("0x{control:02x}"))
+                    && error.to_string().contains("\"x-c\""),
+                "{error}"
+            );
+        }
+        let edges = Response::ok()
+            .try_with_header("x-edges", b"\t a~\x80\xff".to_vec())
+            .unwrap();
+        assert_eq!(edges.header("x-edges"), Some(&b"\t a~\x80\xff"[..]));
         for (name, value) in [("bad name", "v"), ("x", "a\nb"), ("", "v")] {
             assert_eq!(
                 Response::ok()

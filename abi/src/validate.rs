@@ -38,6 +38,13 @@ pub(crate) fn header_name(value: &str) -> Result<(), Violation> {
     token("header name", value, MAX_HEADER_NAME_BYTES)
 }
 
+/// Whether a header value may hold `byte`: every byte but the control bytes HTTP cannot carry
+/// (0x00-0x08, 0x0a-0x1f and 0x7f), so HTAB, SP, visible ASCII and obs-text (0x80-0xff), as
+/// RFC 9110 §5.5 `field-value` allows them.
+pub(crate) fn is_header_value_byte(byte: u8) -> bool {
+    byte == b'\t' || (byte >= 0x20 && byte != 0x7f)
+}
+
 pub(crate) fn header_value(value: &[u8]) -> Result<(), Violation> {
     if value.len() > MAX_HEADER_VALUE_BYTES {
         return Err(too_large(
@@ -46,13 +53,23 @@ pub(crate) fn header_value(value: &[u8]) -> Result<(), Violation> {
             MAX_HEADER_VALUE_BYTES,
         ));
     }
-    if let Some(byte) = value.iter().find(|byte| matches!(byte, b'\r' | b'\n' | 0)) {
+    if let Some(index) = value.iter().position(|byte| !is_header_value_byte(*byte)) {
         return Err((
             ErrorKind::InvalidValue,
-            format!("header value has byte 0x{byte:02x} (CR, LF and NUL are not allowed)"),
+            format!(
+                "header value has the control byte 0x{:02x} at index {index}, which HTTP cannot \
+                 carry (a header value may hold tab, space, visible ASCII and bytes 0x80-0xff)",
+                value[index]
+            ),
         ));
     }
     Ok(())
+}
+
+/// [`header_value`], with the header's name in the message so that an author sees which
+/// header broke the rule.
+pub(crate) fn named_header_value(name: &str, value: &[u8]) -> Result<(), Violation> {
+    header_value(value).map_err(|(kind, message)| (kind, format!("header {name:?}: {message}")))
 }
 
 pub(crate) fn header_count(count: usize) -> Result<(), Violation> {
@@ -75,10 +92,17 @@ pub(crate) fn path(value: &str) -> Result<(), Violation> {
 
 pub(crate) fn status(value: u64) -> Result<u16, Violation> {
     match u16::try_from(value) {
-        Ok(status @ 100..=599) => Ok(status),
+        Ok(status @ 200..=599) => Ok(status),
+        Ok(status @ 100..=199) => Err((
+            ErrorKind::InvalidValue,
+            format!(
+                "status {status} is informational (1xx), not a final response; a response's \
+                 status must be 200..=599"
+            ),
+        )),
         _ => Err((
             ErrorKind::InvalidValue,
-            format!("status {value} is outside 100..=599"),
+            format!("status {value} is outside 200..=599"),
         )),
     }
 }

@@ -107,7 +107,7 @@ fn full_request() -> Request {
         headers: vec![
             Header::new("x-custom", "first"),
             Header::new("X-Custom", "second"),
-            Header::new("x-bin", vec![0x80, 0xff, b'a', 0x7f]),
+            Header::new("x-bin", vec![0x80, 0xff, b'a', b'\t']),
         ],
         body: vec![0, 1, 2, 0xff, b'\n', 0],
         context: RequestContext {

@@ -72,7 +72,7 @@ fn arbitrary_value<T: for<'a> Arbitrary<'a>>(rng: &mut Rng, len: usize) -> Optio
 }
 
 /// Makes an arbitrary request valid (token method and header names, a path starting with `/`,
-/// header values without CR, LF, NUL), so that most generated requests encode.
+/// header values without control bytes but HTAB), so that most generated requests encode.
 fn tame_request(mut request: Request) -> Request {
     request.method = token(&request.method, "GET");
     if request.path != "*" && !request.path.starts_with('/') {
@@ -83,7 +83,7 @@ fn tame_request(mut request: Request) -> Request {
 }
 
 fn tame_response(mut response: Response) -> Response {
-    response.status = 100 + response.status % 500;
+    response.status = 200 + response.status % 400;
     response.headers.iter_mut().for_each(tame_header);
     response
 }
@@ -92,7 +92,7 @@ fn tame_header(header: &mut Header) {
     header.name = token(&header.name, "x");
     header
         .value
-        .retain(|byte| !matches!(byte, b'\r' | b'\n' | 0));
+        .retain(|byte| *byte == b'\t' || (*byte >= 0x20 && *byte != 0x7f));
 }
 
 fn token(text: &str, fallback: &str) -> String {
@@ -382,7 +382,9 @@ fn hex(bytes: &[u8]) -> String {
 fn a_request_and_a_response_round_trip() {
     let mut request = Request::new("GET", "/hello");
     request.query = Some(String::new());
-    request.headers.push(Header::new("x-bin", vec![0xff, 0x01]));
+    request
+        .headers
+        .push(Header::new("x-bin", vec![0xff, b'\t']));
     request.context.function_id = "todos".into();
     let bytes = encode_request(&request).unwrap();
     assert_eq!(decode_request(&bytes).unwrap(), request);

@@ -47,8 +47,9 @@ pub const Error = error{
     FunctionFailed,
     /// FEZZ_RESULT_PANIC: a panic was caught at the ABI boundary.
     Panic,
-    /// FEZZ_RESULT_INVALID_VALUE: a value the spec forbids (status outside 100..=599, a header
-    /// name that is not an HTTP token, CR, LF or NUL in a header value, text not UTF-8).
+    /// FEZZ_RESULT_INVALID_VALUE: a value the spec forbids (status outside 200..=599, a header
+    /// name that is not an HTTP token, a control byte but HTAB in a header value, text not
+    /// UTF-8).
     InvalidValue,
     /// FEZZ_RESULT_TOO_LARGE: past a limit of `spec/CBOR-PROFILE.md`.
     TooLarge,
@@ -329,7 +330,7 @@ pub const Response = struct {
     raw: *c.FezzResponse,
     body: std.ArrayList(u8) = .empty,
 
-    /// A response with `status` (100 to 599, else `error.InvalidValue`), no headers and an
+    /// A response with `status` (200 to 599, else `error.InvalidValue`), no headers and an
     /// empty body. Release it with `deinit`.
     pub fn init(allocator: std.mem.Allocator, status: u16) Error!Response {
         var raw: ?*c.FezzResponse = null;
@@ -354,7 +355,7 @@ pub const Response = struct {
     }
 
     /// Appends a header field (copied): the name an HTTP token of 1 to 256 bytes, the value at
-    /// most 16 KiB without CR, LF or NUL, at most 256 fields; else `InvalidValue` or `TooLarge`
+    /// most 16 KiB without a control byte but HTAB, at most 256 fields; else `InvalidValue` or `TooLarge`
     /// and nothing is added.
     pub fn addHeader(self: *Response, name: []const u8, value: []const u8) Error!void {
         try check(c.fezz_response_add_header(self.raw, name.ptr, name.len, value.ptr, value.len));

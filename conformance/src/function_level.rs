@@ -5,13 +5,20 @@
 //! (empty, binary and 1 MiB bodies, header values that are not UTF-8, unusual methods, the most
 //! headers a request may have, a full context, several requests in one process), the runner
 //! must exit 0 after writing exactly one valid response frame per request. Any status is fine:
-//! the level checks that the function answers, not what it answers.
+//! the level checks that the function answers, not what it answers, except that the response
+//! must be one a host can send (a final status, header values HTTP can carry: the wire's value
+//! rules); a response that breaks one fails the case, naming the rule.
+//!
+//! [`environment_report`] says what the function sees under this level (working directory,
+//! environment, descriptors, limits, user) and where a host such as hhrf differs; the suite
+//! prints it before the cases.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fezz_abi::limits::MAX_HEADER_COUNT;
+use fezz_abi::runner_protocol::RunnerExit;
 use fezz_abi::{Header, Request};
 
 use crate::expected_failures::Case;
@@ -68,7 +75,7 @@ pub fn generated_cases() -> Vec<(String, Vec<Request>)> {
         .push(Header::new("x-latin1", b"caf\xe9".to_vec()));
     non_utf8
         .headers
-        .push(Header::new("x-bytes", vec![0x80, 0xff, 0xfe, b' ', 0x7f]));
+        .push(Header::new("x-bytes", vec![0x80, 0xff, 0xfe, b' ', b'\t']));
     non_utf8.headers.push(Header::new("x-empty", Vec::new()));
     add("non-utf8-header-values", vec![non_utf8]);
 
@@ -178,10 +185,20 @@ fn check(level: &FunctionLevel, stdin: Vec<u8>, requests: usize) -> Result<(), S
             outcome.describe_status()
         ));
     }
+    problems.extend(sanitizer_reports(&outcome.stderr));
     match parse_stdout(&outcome.stdout) {
         Ok(frames) => {
             for (index, frame) in frames.iter().enumerate() {
                 if let StdoutFrame::Error(error) = frame {
+                    if error.code == RunnerExit::ResponseInvalid.error_code()
+                        && error.message.starts_with("invalid-value")
+                    {
+                        problems.push(format!(
+                            "request {}: the function's response cannot be sent by a host: {}",
+                            index + 1,
+                            error.message
+                        ));
+                    }
                     problems.push(format!(
                         "request {}: error frame {}: {}",
                         index + 1,
@@ -197,6 +214,9 @@ fn check(level: &FunctionLevel, stdin: Vec<u8>, requests: usize) -> Result<(), S
                 ));
             }
         }
+        Err(error) if error.contains(": invalid-value at byte ") => problems.push(format!(
+            "the function's response cannot be sent by a host (the runner passed it on): {error}"
+        )),
         Err(error) => problems.push(error),
     }
     if problems.is_empty() {
@@ -209,5 +229,173 @@ fn check(level: &FunctionLevel, stdin: Vec<u8>, requests: usize) -> Result<(), S
             level.runner.display(),
             outcome.stderr_tail()
         ))
+    }
+}
+
+/// The reports of AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer in a
+/// runner's stderr, one line each (`==12==ERROR: AddressSanitizer: heap-buffer-overflow …`,
+/// `SUMMARY: …`, `f.c:3:5: runtime error: …`), so that a failure names the sanitizer even
+/// when the stderr tail shown below it starts after the report's first line.
+fn sanitizer_reports(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|line| {
+            (line.contains("ERROR: ") && line.contains("Sanitizer"))
+                || (line.starts_with("SUMMARY: ") && line.contains("Sanitizer"))
+                || line.contains(": runtime error: ")
+        })
+        .take(8)
+        .map(|line| format!("a sanitizer reported: {}", line.trim()))
+        .collect()
+}
+
+/// What the function sees under this level, and where a host differs, as lines for people:
+/// the runner, the working directory, the environment (the names the contract gives meaning
+/// to, with their values), the descriptors, the resource limits and the user. The runner and
+/// the function inherit all of it from the suite, apart from what the runner itself changes
+/// (`spec/RUNNER.md`, "Startup").
+pub fn environment_report(level: &FunctionLevel) -> String {
+    let mut lines = vec![
+        "function level: what the function sees (a host such as hhrf differs where noted)"
+            .to_owned(),
+    ];
+    let mut line = |name: &str, value: String| lines.push(format!("  {name:<12} {value}"));
+    line("library", level.function.display().to_string());
+    line(
+        "runner",
+        format!(
+            "{} (the reference runner puts /dev/null on fd 0 and fd 1 on fd 2 before loading \
+             the library, and contains the call in a PID namespace when it can)",
+            level.runner.display()
+        ),
+    );
+    let cwd = std::env::current_dir()
+        .map(|dir| dir.display().to_string())
+        .unwrap_or_else(|error| format!("unknown ({error})"));
+    line(
+        "cwd",
+        format!("{cwd} (the suite's; hhrf: the function's folder)"),
+    );
+    let variables: Vec<(String, String)> = std::env::vars_os()
+        .map(|(name, value)| {
+            (
+                name.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let shown: Vec<String> = variables
+        .iter()
+        .filter(|(name, _)| {
+            name == "PATH"
+                || name == "TMPDIR"
+                || name.starts_with("FEZZ_")
+                || name.starts_with("LD_")
+                || name.ends_with("SAN_OPTIONS")
+        })
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    line(
+        "environment",
+        format!(
+            "the suite's {} variables, among them: {} (hhrf clears it but for PATH, then sets \
+             the manifest's env, TMPDIR, FEZZ_LIMIT_*, FEZZ_SANDBOX* and FEZZ_RUN_*)",
+            variables.len(),
+            if shown.is_empty() {
+                "none of PATH, TMPDIR, FEZZ_*, LD_*, *SAN_OPTIONS".to_owned()
+            } else {
+                shown.join(" ")
+            }
+        ),
+    );
+    line(
+        "fds",
+        "0 a pipe of request frames, 1 a pipe for frames, 2 a pipe the suite captures (shown \
+         on failure); no others"
+            .to_owned(),
+    );
+    line(
+        "limits",
+        format!(
+            "the suite's: {} (no FEZZ_LIMIT_*; hhrf: the manifest's limits)",
+            limits_text()
+        ),
+    );
+    // SAFETY: getuid and getgid cannot fail and touch no memory.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    line(
+        "user",
+        format!(
+            "uid {uid}, gid {gid}, no sandbox (hhrf: Landlock and seccomp unless the manifest \
+             turns them off, and an unprivileged user when it runs as root)"
+        ),
+    );
+    line(
+        "time",
+        format!(
+            "{} s per runner process; no deadline in the requests but generated/full-context",
+            TIMEOUT.as_secs()
+        ),
+    );
+    lines.join("\n")
+}
+
+/// `RLIMIT_AS=unlimited NOFILE=1024/524288 …`: this process's soft/hard limits, which the
+/// runner inherits.
+fn limits_text() -> String {
+    let limits = [
+        ("AS", libc::RLIMIT_AS),
+        ("CPU", libc::RLIMIT_CPU),
+        ("NOFILE", libc::RLIMIT_NOFILE),
+        ("NPROC", libc::RLIMIT_NPROC),
+        ("CORE", libc::RLIMIT_CORE),
+        ("STACK", libc::RLIMIT_STACK),
+    ];
+    let value = |limit: libc::rlim_t| {
+        if limit == libc::RLIM_INFINITY {
+            "unlimited".to_owned()
+        } else {
+            limit.to_string()
+        }
+    };
+    limits
+        .iter()
+        .map(|(name, resource)| {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: `limit` is a valid, writable rlimit for the duration of the call.
+            if unsafe { libc::getrlimit(*resource, &mut limit) } == 0 {
+                let (soft, hard) = (value(limit.rlim_cur), value(limit.rlim_max));
+                if soft == hard {
+                    format!("RLIMIT_{name}={soft}")
+                } else {
+                    format!("RLIMIT_{name}={soft}/{hard}")
+                }
+            } else {
+                format!("RLIMIT_{name}=?")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitizer_reports_are_picked_out_of_stderr() {
+        let stderr = b"noise\n==7==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x1\n\
+            READ of size 1\nSUMMARY: AddressSanitizer: heap-buffer-overflow f.c:28\n\
+            f.c:3:5: runtime error: signed integer overflow\nERROR: not a sanitizer\n";
+        let reports = sanitizer_reports(stderr);
+        assert_eq!(reports.len(), 3, "{reports:?}");
+        assert!(
+            reports[0].ends_with("ERROR: AddressSanitizer: heap-buffer-overflow on address 0x1")
+        );
+        assert!(reports[2].contains("runtime error: signed integer overflow"));
+        assert!(sanitizer_reports(b"all fine\n").is_empty());
     }
 }

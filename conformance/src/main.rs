@@ -211,6 +211,10 @@ fn run() -> anyhow::Result<ExitCode> {
                 function: absolute(function)?,
                 vectors_dir,
             };
+            if !args.list {
+                // On stderr, so that `--format json` on stdout stays parseable.
+                eprintln!("{}\n", function_level::environment_report(&level));
+            }
             function_level::cases(level).map_err(anyhow::Error::msg)?
         }
         "http" => {

@@ -54,7 +54,7 @@ fn several_requests_in_one_stdin_get_one_response_each_in_order() {
     second.query = None;
     second
         .headers
-        .push(Header::new("x-more", b"\xff\x7fbytes".to_vec()));
+        .push(Header::new("x-more", b"\xff\tbytes".to_vec()));
     let third = Request::new("GET", "/status/201");
     let stdin = [
         request_frame(&first),
@@ -365,6 +365,22 @@ fn a_c_error_with_a_message_is_function_failed_with_it_and_freed_once() {
     assert_eq!(outcome.free_calls(), 1);
 }
 
+/// `spec/RUNNER.md`, "Error frames": a message past `MAX_TEXT_BYTES` is cut at a UTF-8
+/// character boundary and ends with `…`, at most `MAX_TEXT_BYTES` bytes in all.
+#[test]
+fn a_library_error_too_long_for_the_frame_is_cut_at_a_character_boundary() {
+    let library = CLibrary::build("LONG_ERROR");
+    let outcome = run(&library.path, &request_frame(&request("/")));
+    let message = outcome.expect_failure(14, "function-failed");
+    // "c" x 16000, ": ", then the euro signs (3 bytes each) that fit before the 3 bytes of
+    // "…" within 16384: 126 of them (16380 bytes), then "…": 16383 bytes.
+    let expected = format!("{}: {}…", "c".repeat(16000), "€".repeat(126));
+    assert_eq!(message.len(), 16383);
+    assert_eq!(message, expected);
+    assert!(message.len() <= fezz_abi::limits::MAX_TEXT_BYTES);
+    assert_eq!(outcome.free_calls(), 1);
+}
+
 #[test]
 fn a_result_code_without_an_error_is_named() {
     let library = CLibrary::build("PANIC_CODE");
@@ -410,6 +426,26 @@ fn garbage_bytes_with_ok_are_response_invalid_and_freed_once() {
     let message = outcome.expect_failure(exit(RunnerExit::ResponseInvalid), "response-invalid");
     assert!(message.contains(" at byte "), "{message}");
     assert_eq!(outcome.free_calls(), 1);
+}
+
+#[test]
+fn a_response_the_wire_forbids_is_response_invalid_naming_the_rule() {
+    for (mode, rule) in [
+        ("INFORMATIONAL_OK", "status 101 is informational (1xx)"),
+        (
+            "CONTROL_HEADER_OK",
+            "header \"x\": header value has the control byte 0x1b",
+        ),
+    ] {
+        let library = CLibrary::build(mode);
+        let outcome = run(&library.path, &request_frame(&request("/")));
+        let message = outcome.expect_failure(15, "response-invalid");
+        assert!(
+            message.starts_with("invalid-value at byte ") && message.contains(rule),
+            "{mode}: {message}"
+        );
+        assert_eq!(outcome.free_calls(), 1);
+    }
 }
 
 #[test]

@@ -14,7 +14,7 @@
 use fezz_abi::frame::{split_frame, FrameKind};
 use fezz_abi::limits::{FRAME_HEADER_BYTES, MAX_MESSAGE_BYTES, MAX_STDERR_BYTES};
 use fezz_abi::runner_protocol::RunnerExit;
-use fezz_abi::{decode_error, decode_response, WireError};
+use fezz_abi::{decode_error, decode_response, ErrorKind, WireError};
 use http::header::{HeaderMap, HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http::StatusCode;
 
@@ -96,6 +96,10 @@ pub enum Outcome {
     BadOutput {
         /// What was wrong.
         reason: String,
+        /// When the output was a well-formed response frame whose response the wire forbids
+        /// or HTTP cannot carry (a 1xx status, a control byte in a header value): the rule it
+        /// breaks, in words for the function's author. The client's message says it.
+        unsendable: Option<String>,
         /// The last bytes of the runner's stderr.
         stderr: Vec<u8>,
     },
@@ -192,17 +196,43 @@ fn single_frame(stdout: &[u8]) -> Result<(FrameKind, &[u8]), String> {
     Ok((kind, payload))
 }
 
-fn response_from(payload: &[u8]) -> Result<FunctionResponse, String> {
-    let response = decode_response(payload).map_err(|error| format!("response frame: {error}"))?;
-    if response.status < 200 {
-        return Err(format!(
-            "status {} is informational, not a final response",
-            response.status
-        ));
+/// Why a response frame's payload is no response hhrf can send: the log's reason and, when the
+/// response is well-formed but breaks a rule of its values, that rule for the client.
+struct BadResponse {
+    reason: String,
+    unsendable: Option<String>,
+}
+
+impl BadResponse {
+    fn unsendable(reason: String) -> BadResponse {
+        BadResponse {
+            unsendable: Some(reason.clone()),
+            reason,
+        }
     }
+}
+
+/// A response frame's payload as the response hhrf sends. The decoder enforces the value
+/// rules (a final status 200..=599, header values without control bytes but HTAB), so a
+/// response it accepts converts; the conversion still checks, because this is the last step
+/// before the client.
+fn response_from(payload: &[u8]) -> Result<FunctionResponse, BadResponse> {
+    let response = decode_response(payload).map_err(|error| {
+        let reason = format!("response frame: {error}");
+        match error.kind() {
+            ErrorKind::InvalidValue => BadResponse {
+                unsendable: Some(error.message().to_owned()),
+                reason,
+            },
+            _ => BadResponse {
+                reason,
+                unsendable: None,
+            },
+        }
+    })?;
     let status = StatusCode::from_u16(response.status)
-        .map_err(|_| format!("status {} is not valid", response.status))?;
-    let headers = response_headers(&response.headers)?;
+        .map_err(|_| BadResponse::unsendable(format!("status {} is not valid", response.status)))?;
+    let headers = response_headers(&response.headers).map_err(BadResponse::unsendable)?;
     Ok(FunctionResponse {
         status,
         headers,
@@ -234,6 +264,7 @@ pub fn classify(stdout: &[u8], exit: ExitState, stderr: &[u8]) -> Outcome {
         _ if stdout.len() > MAX_STDOUT_BYTES => {
             return Outcome::BadOutput {
                 reason: format!("more than {MAX_STDOUT_BYTES} bytes on stdout"),
+                unsendable: None,
                 stderr,
             }
         }
@@ -242,18 +273,27 @@ pub fn classify(stdout: &[u8], exit: ExitState, stderr: &[u8]) -> Outcome {
     };
     let frame = single_frame(stdout);
     if code == 0 {
-        let response = frame.and_then(|(kind, payload)| match kind {
-            FrameKind::Response => response_from(payload),
-            other => Err(format!(
-                "exit 0 with a {other:?} frame instead of a response frame"
-            )),
-        });
+        let response = match frame {
+            Ok((FrameKind::Response, payload)) => response_from(payload),
+            Ok((other, _)) => Err(BadResponse {
+                reason: format!("exit 0 with a {other:?} frame instead of a response frame"),
+                unsendable: None,
+            }),
+            Err(reason) => Err(BadResponse {
+                reason,
+                unsendable: None,
+            }),
+        };
         return match response {
             Ok(response) => Outcome::Response {
                 response: Box::new(response),
                 stderr,
             },
-            Err(reason) => Outcome::BadOutput { reason, stderr },
+            Err(BadResponse { reason, unsendable }) => Outcome::BadOutput {
+                reason,
+                unsendable,
+                stderr,
+            },
         };
     }
     // A non-zero exit: the code decides, the error frame (if valid) only explains.
@@ -357,6 +397,21 @@ impl Outcome {
             Outcome::Crashed { signal, .. } => {
                 format!("the runner was killed by {}", signal_name(*signal))
             }
+            Outcome::RunnerFailed {
+                exit,
+                error: Some(error),
+                ..
+            } if RunnerExit::from_code(*exit) == Some(RunnerExit::ResponseInvalid)
+                && error.code == RunnerExit::ResponseInvalid.error_code() =>
+            {
+                // The runner's decoder names the rule the function's response breaks; the
+                // message of a response-invalid frame holds no paths.
+                format!(
+                    "the function returned a response that cannot be sent (the runner exited \
+                     {exit}, response-invalid): {}",
+                    error.message
+                )
+            }
             Outcome::RunnerFailed { exit, .. } => match RunnerExit::from_code(*exit) {
                 Some(known) => format!(
                     "the runner failed with exit code {exit} ({})",
@@ -364,6 +419,10 @@ impl Outcome {
                 ),
                 None => format!("the runner failed with exit code {exit}"),
             },
+            Outcome::BadOutput {
+                unsendable: Some(why),
+                ..
+            } => format!("the function returned a response that cannot be sent: {why}"),
             Outcome::BadOutput { .. } => {
                 "the runner's output was not one valid frame for its exit status".to_owned()
             }
@@ -525,6 +584,15 @@ mod tests {
         frame(FrameKind::Response, &encode_response(response).unwrap())
     }
 
+    /// A response frame the wire forbids: `response` encoded, then the last byte `from` of the
+    /// encoding changed to `to` (the encoder refuses such responses).
+    fn forbidden_frame(response: &Response, from: u8, to: u8) -> Vec<u8> {
+        let mut payload = encode_response(response).unwrap();
+        let at = payload.iter().rposition(|byte| *byte == from).unwrap();
+        payload[at] = to;
+        frame(FrameKind::Response, &payload)
+    }
+
     fn error_frame(code: &str, message: &str) -> Vec<u8> {
         frame(
             FrameKind::Error,
@@ -665,9 +733,12 @@ mod tests {
             (b"GARBAGE!".to_vec(), "frame-bad-magic"),
             (error_frame("x", "y"), "Error frame"),
             (frame(FrameKind::Response, b"\xa0"), "response frame"),
-            (response_frame(&Response::new(101)), "informational"),
             (
-                response_frame(&Response::new(200).with_header("x-bell", "\u{7}")),
+                forbidden_frame(&Response::new(200), 200, 101),
+                "informational",
+            ),
+            (
+                forbidden_frame(&Response::new(200).with_header("x-bell", "~"), b'~', 7),
                 "0x07",
             ),
             (vec![0; MAX_STDOUT_BYTES + 1], "more than"),
@@ -678,6 +749,59 @@ mod tests {
             let detail = outcome.log_detail().unwrap();
             assert!(detail.contains(why), "{why}: {detail}");
         }
+    }
+
+    #[test]
+    fn a_response_the_wire_forbids_is_explained_to_the_client() {
+        // Passed on by a runner that does not check (exit 0): hhrf's decoder refuses it.
+        let cases = [
+            (
+                forbidden_frame(&Response::new(200), 200, 103),
+                "status 103 is informational (1xx)",
+            ),
+            (
+                forbidden_frame(&Response::new(200).with_header("x-colour", "~"), b'~', 0x1b),
+                "header \"x-colour\": header value has the control byte 0x1b",
+            ),
+        ];
+        for (stdout, why) in cases {
+            let outcome = classify(&stdout, ExitState::Exited(0), b"");
+            assert_eq!(outcome.code(), Some("bad-output"), "{why}");
+            let json = body_json(outcome.into_response("r"));
+            let message = json["error"]["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("the function returned a response that cannot be sent: ")
+                    && message.contains(why),
+                "{message}"
+            );
+        }
+        // Garbage is not explained as the function's response.
+        let outcome = classify(b"GARBAGE!", ExitState::Exited(0), b"");
+        assert!(!outcome.message().contains("cannot be sent"));
+        // The reference runner refuses it (exit 15): its error frame names the rule.
+        let outcome = classify(
+            &error_frame(
+                "response-invalid",
+                "invalid-value at byte 4 in `status`: status 101 is informational (1xx)",
+            ),
+            ExitState::Exited(15),
+            b"",
+        );
+        assert_eq!(outcome.code(), Some("runner-failed"));
+        let message = outcome.message();
+        assert!(
+            message.starts_with("the function returned a response that cannot be sent")
+                && message.contains("status 101 is informational")
+                && message.contains("15"),
+            "{message}"
+        );
+        // Another exit code's frame is not shown (it may name paths).
+        let outcome = classify(
+            &error_frame("response-invalid", "/secret"),
+            ExitState::Exited(11),
+            b"",
+        );
+        assert!(!outcome.message().contains("/secret"));
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub unsafe extern "C" fn fezz_request_set_query(
 
 /// Appends a header field to a request, with the rules and results of
 /// `fezz_response_add_header` (a token name of at most 256 bytes, a value of at most 16 KiB
-/// without CR, LF or NUL, at most 256 fields). Names are kept as given; hhrf sends them
+/// without a control byte other than HTAB, at most 256 fields). Names are kept as given; hhrf sends them
 /// lowercased.
 ///
 /// # Safety

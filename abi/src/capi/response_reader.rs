@@ -63,7 +63,7 @@ pub unsafe extern "C" fn fezz_response_decode(
     })
 }
 
-/// The response's status (100 to 599). A NULL response gives 0.
+/// The response's status (200 to 599). A NULL response gives 0.
 ///
 /// # Safety
 /// `response` must be NULL or a live `FezzResponse`.

@@ -127,11 +127,18 @@ static void check_response(void) {
     CHECK_RESULT(fezz_response_new(0, &response), FEZZ_RESULT_INVALID_VALUE);
     CHECK(response == sentinel);
     CHECK_RESULT(fezz_response_new(200, NULL), FEZZ_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(fezz_response_new(100, &response), FEZZ_RESULT_OK);
+    /* Informational statuses are not final responses: 200 is the lowest. */
+    CHECK_RESULT(fezz_response_new(100, &response), FEZZ_RESULT_INVALID_VALUE);
+    CHECK_RESULT(fezz_response_new(101, &response), FEZZ_RESULT_INVALID_VALUE);
+    CHECK_RESULT(fezz_response_new(199, &response), FEZZ_RESULT_INVALID_VALUE);
+    CHECK(response == sentinel);
+    CHECK_RESULT(fezz_response_new(200, &response), FEZZ_RESULT_OK);
+    CHECK_RESULT(fezz_response_set_status(response, 101), FEZZ_RESULT_INVALID_VALUE);
+    CHECK(fezz_response_status(response) == 200);
     fezz_response_free(response);
     CHECK_RESULT(fezz_response_new(599, &response), FEZZ_RESULT_OK);
 
-    /* Header names: an HTTP token of 1 to 256 bytes. Values: no CR, LF or NUL; 16 KiB. */
+    /* Header names: an HTTP token of 1 to 256 bytes. Values: no control byte but HTAB; 16 KiB. */
     CHECK_RESULT(fezz_response_add_header(NULL, "a", 1, (const uint8_t *)"b", 1),
                  FEZZ_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(fezz_response_add_header(response, NULL, 1, (const uint8_t *)"b", 1),
@@ -149,6 +156,18 @@ static void check_response(void) {
                  FEZZ_RESULT_INVALID_VALUE);
     CHECK_RESULT(fezz_response_add_header(response, "a", 1, (const uint8_t *)"b\0c", 3),
                  FEZZ_RESULT_INVALID_VALUE);
+    for (i = 0; i < 0x20; i++) {
+        uint8_t value[2] = {'b', (uint8_t)i};
+        CHECK_RESULT(fezz_response_add_header(response, "a", 1, value, 2),
+                     i == '\t' ? FEZZ_RESULT_OK : FEZZ_RESULT_INVALID_VALUE);
+    }
+    CHECK_RESULT(fezz_response_add_header(response, "a", 1, (const uint8_t *)"b\x7f", 2),
+                 FEZZ_RESULT_INVALID_VALUE);
+    CHECK_RESULT(fezz_response_add_header_cstr(response, "a", "\x1b[31mred\x1b[0m"),
+                 FEZZ_RESULT_INVALID_VALUE);
+    /* HTAB, SP, visible ASCII and obs-text (0x80-0xff) are what a value may hold. */
+    CHECK_RESULT(fezz_response_add_header(response, "a", 1, (const uint8_t *)"\t a~\x80\xff", 6),
+                 FEZZ_RESULT_OK);
     memset(big, 'a', sizeof big);
     CHECK_RESULT(fezz_response_add_header(response, big, 256, (const uint8_t *)"b", 1),
                  FEZZ_RESULT_OK);
@@ -158,8 +177,9 @@ static void check_response(void) {
                  FEZZ_RESULT_OK);
     CHECK_RESULT(fezz_response_add_header(response, "a", 1, (const uint8_t *)big, 16 * 1024 + 1),
                  FEZZ_RESULT_TOO_LARGE);
-    /* Two fields so far; 254 more fill the list of 256. */
-    for (i = 2; i < 256; i++) {
+    /* Four fields so far (two of them the tab and the edges above); 252 more fill the list of
+     * 256. */
+    for (i = 4; i < 256; i++) {
         CHECK_RESULT(fezz_response_add_header(response, "x", 1, NULL, 0), FEZZ_RESULT_OK);
     }
     CHECK_RESULT(fezz_response_add_header(response, "x", 1, NULL, 0), FEZZ_RESULT_TOO_LARGE);

@@ -108,6 +108,11 @@ UNUSED_OK static const uint8_t VALID_RESPONSE[] = {0xa3, 0x00, 0x02, 0x01, 0x18,
 /* {0: "db", 1: "down"}: a fezz-error. */
 UNUSED_OK static const uint8_t ERROR_DB_DOWN[] = {0xa2, 0x00, 0x62, 'd', 'b', 0x01, 0x64, 'd', 'o', 'w', 'n'};
 UNUSED_OK static const char GARBAGE[] = "this is not CBOR";
+/* {0: 2, 1: 101}: well-formed, but 1xx is not a final status. */
+UNUSED_OK static const uint8_t INFORMATIONAL_RESPONSE[] = {0xa2, 0x00, 0x02, 0x01, 0x18, 0x65};
+/* {0: 2, 1: 200, 2: [["x", h'1b']]}: a header value with ESC, which HTTP cannot carry. */
+UNUSED_OK static const uint8_t CONTROL_HEADER_RESPONSE[] = {0xa3, 0x00, 0x02, 0x01, 0x18, 0xc8, 0x02,
+                                                            0x81, 0x82, 0x61, 'x',  0x41, 0x1b};
 
 #ifndef MODE_NO_VERSION
 uint32_t fezz_abi_version(void) {
@@ -131,6 +136,39 @@ int32_t fezz_handle_v2(const uint8_t *request, size_t request_len, FezzBuffer *r
 #elif defined(MODE_GARBAGE_OK)
     *response = owned(GARBAGE, sizeof GARBAGE - 1);
     return 0;
+#elif defined(MODE_INFORMATIONAL_OK)
+    *response = owned(INFORMATIONAL_RESPONSE, sizeof INFORMATIONAL_RESPONSE);
+    return 0;
+#elif defined(MODE_CONTROL_HEADER_OK)
+    *response = owned(CONTROL_HEADER_RESPONSE, sizeof CONTROL_HEADER_RESPONSE);
+    return 0;
+#elif defined(MODE_LONG_ERROR)
+    /* {0: 16000 x "c", 1: 5000 x "\u20ac"}: a fezz-error whose "code: message" (31002 bytes)
+     * is longer than MAX_TEXT_BYTES, so the runner has to cut its error frame's message. */
+    enum { CODE_LEN = 16000, EUROS = 5000 };
+    size_t len = 4 + CODE_LEN + 1 + 3 + 3 * EUROS + 1;
+    uint8_t *bytes = malloc(len);
+    size_t at = 0;
+    bytes[at++] = 0xa2;
+    bytes[at++] = 0x00;
+    bytes[at++] = 0x79; /* text, two-byte length */
+    bytes[at++] = CODE_LEN >> 8;
+    bytes[at++] = CODE_LEN & 0xff;
+    memset(bytes + at, 'c', CODE_LEN);
+    at += CODE_LEN;
+    bytes[at++] = 0x01;
+    bytes[at++] = 0x79;
+    bytes[at++] = (3 * EUROS) >> 8;
+    bytes[at++] = (3 * EUROS) & 0xff;
+    for (int i = 0; i < EUROS; i++) {
+        bytes[at++] = 0xe2;
+        bytes[at++] = 0x82;
+        bytes[at++] = 0xac;
+    }
+    response->data = bytes;
+    response->len = at;
+    response->capacity = len;
+    return 3; /* FEZZ_RESULT_FUNCTION_FAILED */
 #elif defined(MODE_NULL_OK)
     return 0;
 #elif defined(MODE_EMPTY_OK)

@@ -109,7 +109,7 @@ fn expect(output: &RunnerOutput<'_>) -> Expected {
     if code == 0 {
         return match frame {
             Some((FrameKind::Response, payload)) => match decode_response(payload) {
-                Ok(response) if response.status >= 200 => Expected::Response(response),
+                Ok(response) => Expected::Response(response),
                 _ => Expected::Error("bad-output", 502, None),
             },
             _ => Expected::Error("bad-output", 502, None),

@@ -23,10 +23,10 @@ fn text_ok(value: &str) -> bool {
 fn header_ok(header: &Header) -> bool {
     is_token(&header.name, MAX_HEADER_NAME_BYTES)
         && header.value.len() <= MAX_HEADER_VALUE_BYTES
-        && !header
+        && header
             .value
             .iter()
-            .any(|byte| matches!(byte, b'\r' | b'\n' | 0))
+            .all(|byte| *byte == b'\t' || (*byte >= 0x20 && *byte != 0x7f))
 }
 
 fn headers_ok(headers: &[Header]) -> bool {
@@ -57,7 +57,7 @@ pub fn request_ok(request: &Request) -> bool {
 
 /// Whether `response` follows every value rule.
 pub fn response_ok(response: &Response) -> bool {
-    (100..=599).contains(&response.status)
+    (200..=599).contains(&response.status)
         && headers_ok(&response.headers)
         && response.body.len() <= MAX_BODY_BYTES
         && response.error.as_ref().is_none_or(error_ok)
@@ -102,7 +102,7 @@ fn repair_headers(headers: &mut Vec<Header>) {
         make_token(&mut header.name, MAX_HEADER_NAME_BYTES);
         header.value.truncate(MAX_HEADER_VALUE_BYTES);
         for byte in &mut header.value {
-            if matches!(byte, b'\r' | b'\n' | 0) {
+            if *byte != b'\t' && (*byte < 0x20 || *byte == 0x7f) {
                 *byte = b' ';
             }
         }
@@ -135,8 +135,8 @@ pub fn repair_request(request: &mut Request) {
 
 /// Changes `response` as little as needed to follow the value rules.
 pub fn repair_response(response: &mut Response) {
-    if !(100..=599).contains(&response.status) {
-        response.status = 100 + response.status % 500;
+    if !(200..=599).contains(&response.status) {
+        response.status = 200 + response.status % 400;
     }
     repair_headers(&mut response.headers);
     response.body.truncate(MAX_BODY_BYTES);
@@ -170,6 +170,6 @@ mod tests {
         assert!(!response_ok(&response));
         repair_response(&mut response);
         assert!(response_ok(&response), "{response:?}");
-        assert_eq!(response.status, 200);
+        assert_eq!(response.status, 400);
     }
 }

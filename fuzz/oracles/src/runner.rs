@@ -77,7 +77,7 @@ fn predict(request: &Request) -> Predicted {
         if digits.len() == 3 && digits.bytes().all(|byte| byte.is_ascii_digit()) {
             let status: u16 = digits.parse().expect("three digits");
             return match status {
-                100..=599 => Predicted::Respond(Response::new(status)),
+                200..=599 => Predicted::Respond(Response::new(status)),
                 _ => invalid(),
             };
         }
@@ -96,7 +96,7 @@ fn predict(request: &Request) -> Predicted {
         header
             .value
             .iter()
-            .any(|byte| matches!(byte, b'\r' | b'\n' | 0))
+            .any(|byte| *byte != b'\t' && (*byte < 0x20 || *byte == 0x7f))
     }) {
         return invalid();
     }

@@ -35,6 +35,10 @@
  *   /smuggle           returns a response whose header value holds "\r\nX-Injected: 1"
  *   /smuggle-raw       writes that response as a frame straight into the protocol descriptor
  *                      and exits 0 (so hhrf's own check, not the runner's, must refuse it)
+ *   /informational     returns a response with status 101, which the wire forbids
+ *   /informational-raw writes it as a frame straight into the protocol descriptor, exits 0
+ *   /escape            returns a response whose header value holds ESC (a colour sequence)
+ *   /escape-raw        writes that response as a frame straight into the protocol descriptor
  *   anything else      404 with body "unknown fault"
  */
 #define _GNU_SOURCE
@@ -471,6 +475,19 @@ static FezzResult handle(const FezzRequest *request, FezzBuffer *out) {
     }
     if (path_is(path, "/smuggle")) {
         return by_hand(response_by_hand(200, "x-smuggle", "a\r\nX-Injected: 1", NULL, 0), out);
+    }
+    if (path_is(path, "/informational") || path_is(path, "/informational-raw") ||
+        path_is(path, "/escape") || path_is(path, "/escape-raw")) {
+        bool informational = path_is(path, "/informational") || path_is(path, "/informational-raw");
+        Out built = informational ? response_by_hand(101, "x-kind", "upgrade", NULL, 0)
+                                  : response_by_hand(200, "x-colour", "\x1b[31mred", NULL, 0);
+        if (path_is(path, "/informational") || path_is(path, "/escape")) {
+            return by_hand(built, out);
+        }
+        if (!built.failed) {
+            write_frame_everywhere(2, built.data, built.len);
+        }
+        _exit(0);
     }
     if (path_is(path, "/smuggle-raw")) {
         Out built = response_by_hand(200, "x-smuggle", "a\r\nX-Injected: 1", NULL, 0);
