@@ -205,6 +205,8 @@ pub struct RunOptions {
     /// Keep stdin open after writing it, until the runner exits or the timeout passes, so a
     /// runner that waits for more bytes than were written hangs instead of seeing the end.
     pub stdin_open: bool,
+    /// Start the runner with this `RLIMIT_NOFILE` (soft and hard).
+    pub open_files_limit: Option<u64>,
 }
 
 /// Starts `runner library` in a new process group, writes `stdin` and closes it, and waits at
@@ -244,6 +246,23 @@ pub fn run_with(
         .process_group(0);
     if let Some(cwd) = &options.cwd {
         command.current_dir(cwd);
+    }
+    if let Some(limit) = options.open_files_limit {
+        let limit = libc::rlimit {
+            rlim_cur: limit,
+            rlim_max: limit,
+        };
+        // SAFETY: the closure runs in the child between fork and exec and only calls
+        // setrlimit, which is async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::last_os_error())
+                }
+            });
+        }
     }
     let started = Instant::now();
     let mut child = command.spawn().map_err(|error| {

@@ -115,6 +115,10 @@ pub struct RunnerVector {
     /// The suite keeps stdin open (after writing it) until the runner exits.
     #[serde(default)]
     pub stdin_open: bool,
+    /// The runner starts with this `RLIMIT_NOFILE`, e.g. too few descriptors to move its
+    /// protocol streams.
+    #[serde(default)]
+    pub open_files_limit: Option<u64>,
     /// What the suite writes to stdin, in order; then it closes stdin.
     pub stdin: Vec<Input>,
     /// The suite kills the runner's process group after this long (default 20 s).
@@ -417,6 +421,7 @@ fn generated_vector(
         probe_buffer_hex: Some(hex(&case.input)),
         stdout_closed: false,
         stdin_open: false,
+        open_files_limit: None,
         stdin: vec![plain_request()?],
         timeout_ms: None,
         expect: RunnerExpect {
@@ -638,6 +643,7 @@ fn run_options(vector: &RunnerVector, library: &Path) -> Result<RunOptions, Stri
         cwd: None,
         stdout_closed: vector.stdout_closed,
         stdin_open: vector.stdin_open,
+        open_files_limit: vector.open_files_limit,
     };
     options.cwd = match vector.cwd.as_deref() {
         Some("library_dir") => Some(library_dir.to_path_buf()),

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::Mutex;
 
-use support::{repo_root, scratch, suite, text};
+use support::{compile_c_function, repo_root, scratch, suite, text};
 
 fn broken_runner() -> String {
     env!("CARGO_BIN_EXE_fezz-broken-runner").to_owned()
@@ -133,5 +133,94 @@ fn every_runner_requirement_has_a_broken_variant() {
     assert!(
         unknown.is_empty(),
         "variants break requirements the spec does not have: {unknown:?}"
+    );
+}
+
+/// The broken functions of `fixtures/broken/function/broken-abi.c`: the macro that breaks one
+/// requirement, the requirement, and a case of the function level that must fail.
+const BROKEN_FUNCTIONS: [(&str, &str, &str); 6] = [
+    (
+        "BREAK_FREE_ZERO_BUFFER",
+        "function-free-zero-buffer",
+        "abi/free-zero-buffer",
+    ),
+    (
+        "BREAK_NULL_RESPONSE",
+        "function-null-response-argument",
+        "abi/null-response-argument",
+    ),
+    (
+        "BREAK_INVALID_RESPONSE",
+        "function-answers-valid-requests",
+        "generated/empty-body",
+    ),
+    ("BREAK_EXIT", "function-no-exit", "generated/empty-body"),
+    (
+        "BREAK_ONE_CALL_ONLY",
+        "function-many-calls",
+        "generated/three-requests-in-one-process",
+    ),
+    (
+        "BREAK_FAILS_WITHOUT_ERROR",
+        "function-error-says-why",
+        "generated/empty-body",
+    ),
+];
+
+#[test]
+fn every_broken_function_fails_a_case_citing_what_it_breaks() {
+    let source = repo_root().join("conformance/fixtures/broken/function/broken-abi.c");
+    let dir = scratch("self-test-functions");
+    // Unbroken, the same source passes the whole function level.
+    let plain = dir.join("libplain.so");
+    compile_c_function(&source, &plain, &[]);
+    let output = suite(&["function", "--function", plain.to_str().unwrap()], &[]);
+    assert!(output.status.success(), "{}", text(&output));
+    let citations = fezz_conformance::function_level::CITATIONS;
+    for (flag, requirement, case) in BROKEN_FUNCTIONS {
+        assert!(
+            citations
+                .iter()
+                .any(|(cited, ids)| ids.contains(&requirement)
+                    && (cited.contains(case) || cited.contains("generated/*"))),
+            "{case} does not cite {requirement}"
+        );
+        let library = dir.join(format!("lib{}.so", flag.to_lowercase()));
+        compile_c_function(&source, &library, &[&format!("-D{flag}")]);
+        let output = suite(
+            &["function", "--function", library.to_str().unwrap(), case],
+            &[],
+        );
+        let text = text(&output);
+        assert!(
+            !output.status.success()
+                && text
+                    .lines()
+                    .any(|line| line.contains(case) && line.ends_with("FAILED")),
+            "{flag} breaks {requirement} but {case} did not fail:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn every_function_requirement_has_a_broken_function() {
+    let abi = std::fs::read_to_string(repo_root().join("spec/ABI.md")).unwrap();
+    let ids: BTreeSet<&str> = abi
+        .split("[req:")
+        .skip(1)
+        .filter_map(|part| part.split_once(']').map(|(id, _)| id))
+        .filter(|id| id.starts_with("function-"))
+        .collect();
+    // A C++ exception that escapes ends in std::terminate, an abort: the function level fails it
+    // as it fails broken-echo.c's abort (can_fail.rs).
+    let by_abort = ["function-catches-exceptions"];
+    let broken: BTreeSet<&str> = BROKEN_FUNCTIONS.iter().map(|(_, id, _)| *id).collect();
+    let missing: Vec<&&str> = ids
+        .iter()
+        .filter(|id| !broken.contains(**id) && !by_abort.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "function requirements no broken function breaks: {missing:?}"
     );
 }

@@ -28,10 +28,12 @@ pub struct ProtocolStreams {
 /// still the host's stdout unless the error says `dup2` of fd 0 failed.
 pub fn protect_stdio() -> io::Result<ProtocolStreams> {
     // `try_clone_to_owned` is `fcntl(F_DUPFD_CLOEXEC, 3)`: never 0, 1 or 2, closed on exec.
+    // Everything that can run out (descriptors) is taken first, so that a failure leaves fd 1
+    // as it was and the error frame still reaches the host (spec/RUNNER.md, "Startup").
     let output = File::from(io::stdout().as_fd().try_clone_to_owned()?);
     let input = File::from(io::stdin().as_fd().try_clone_to_owned()?);
-    replace_fd(io::stderr().as_fd(), 1)?;
     let null = File::open("/dev/null")?;
+    replace_fd(io::stderr().as_fd(), 1)?;
     replace_fd(null.as_fd(), 0)?;
     Ok(ProtocolStreams { input, output })
 }

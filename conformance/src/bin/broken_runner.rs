@@ -59,6 +59,7 @@ pub const BREAKS: &[(&str, &str)] = &[
     ("thread-per-call", "runner-one-thread"),
     ("two-frames-per-request", "runner-one-frame-per-request"),
     ("exit-1-at-the-end", "runner-clean-end"),
+    ("moves-stdout-first", "runner-move-failure"),
 ];
 
 struct Failure {
@@ -156,30 +157,40 @@ fn run(protocol: &mut Box<dyn Write>) -> Result<(), Failure> {
         _ => return Err(usage("one argument only")),
     };
     // stdout: frames go to a private copy; fd 1 becomes a copy of fd 2.
+    if broken("moves-stdout-first") {
+        // SAFETY: dup2 takes descriptors only (the breakage: fd 1 is replaced before anything
+        // that can fail is taken, so a later failure's frame lands on stderr).
+        unsafe { libc::dup2(2, 1) };
+        *protocol = Box::new(std::io::stdout());
+    }
+    // Take everything that can run out first (the private copies and /dev/null), then move.
+    let null = File::open("/dev/null").map_err(|e| fail(RunnerExit::Internal, e.to_string()))?;
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) takes and returns descriptors only.
+    let private_out = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
+    // SAFETY: as above.
+    let private_in = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
+    if private_out < 0 || private_in < 0 {
+        return Err(fail(
+            RunnerExit::Internal,
+            "moving stdin and stdout: no descriptor left",
+        ));
+    }
     if !broken("keeps-stdout") {
-        // SAFETY: fcntl(F_DUPFD_CLOEXEC) takes and returns descriptors only.
-        let private = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
         // SAFETY: dup2 takes descriptors only.
-        let moved = unsafe { libc::dup2(2, 1) };
-        if private < 0 || moved < 0 {
+        if unsafe { libc::dup2(2, 1) } < 0 {
             return Err(fail(RunnerExit::Internal, "moving stdout failed"));
         }
-        // SAFETY: `private` is a descriptor this process owns from here on.
-        *protocol = Box::new(unsafe { File::from_raw_fd(private) });
+        // SAFETY: `private_out` is a descriptor this process owns from here on.
+        *protocol = Box::new(unsafe { File::from_raw_fd(private_out) });
     }
     let mut input: Box<dyn Read> = Box::new(std::io::stdin());
     if !broken("keeps-stdin") {
-        // SAFETY: as above.
-        let private = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
-        let null =
-            File::open("/dev/null").map_err(|e| fail(RunnerExit::Internal, e.to_string()))?;
         // SAFETY: dup2 takes descriptors only.
-        let moved = unsafe { libc::dup2(null.into_raw_fd(), 0) };
-        if private < 0 || moved < 0 {
+        if unsafe { libc::dup2(null.into_raw_fd(), 0) } < 0 {
             return Err(fail(RunnerExit::Internal, "moving stdin failed"));
         }
-        // SAFETY: `private` is ours.
-        input = Box::new(unsafe { File::from_raw_fd(private) });
+        // SAFETY: `private_in` is ours.
+        input = Box::new(unsafe { File::from_raw_fd(private_in) });
     }
     if !broken("keeps-signal-handlers") {
         for signal in [
