@@ -314,3 +314,87 @@ fn ready_is_503_when_the_server_queue_is_full_not_when_one_function_is() {
     in_flight(&hhrf, 0);
     assert_eq!(hhrf.get("/_fezz/ready").status, 200);
 }
+
+/// Runs `body` on a thread that has entered the network namespace of process `pid`.
+fn in_network_namespace_of<T: Send + 'static>(
+    pid: u32,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        let namespace = std::fs::File::open(format!("/proc/{pid}/ns/net")).unwrap();
+        // SAFETY: setns takes a descriptor that stays open for the call and a flag; it moves
+        // only this thread, which exists for this closure alone.
+        let entered = unsafe {
+            libc::setns(
+                std::os::fd::AsRawFd::as_raw_fd(&namespace),
+                libc::CLONE_NEWNET,
+            )
+        };
+        assert_eq!(entered, 0, "setns: {}", std::io::Error::last_os_error());
+        body()
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn drain_answers_only_loopback_clients_on_the_main_listener() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test makes a network namespace and enters it: it needs root, as CI runs it"
+    );
+    let root = Root::new();
+    root.add_fixture(10_000);
+    // hhrf in a network namespace of its own, whose loopback device also has 192.0.2.1
+    // (TEST-NET-1): a client connecting to that address has a peer address that is not
+    // loopback, and no packet leaves the namespace.
+    let mut child = Command::new("unshare")
+        .args([
+            "--net",
+            "--",
+            "sh",
+            "-c",
+            "ip link set lo up && ip addr add 192.0.2.1/32 dev lo && exec \"$0\" \"$@\"",
+        ])
+        .arg(env!("CARGO_BIN_EXE_hhrf"))
+        .args(["--listen", "0.0.0.0:0", "--root"])
+        .arg(root.path())
+        .env("FEZZ_RUNNER", support::runner())
+        .env("HHRF_DRAIN_DELAY_MS", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unshare (util-linux) runs");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    let port = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "hhrf ended before listening:\n{log}"
+        );
+        log.push_str(&line);
+        if let Some(address) = line.trim().strip_prefix("hhrf listening on http://") {
+            break address.parse::<SocketAddr>().unwrap().port();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let (remote, after_refused, loopback, after_drain) =
+        in_network_namespace_of(child.id(), move || {
+            let remote = send_to(([192, 0, 2, 1], port).into(), "POST", "/_fezz/drain");
+            let after_refused = send_to(([192, 0, 2, 1], port).into(), "GET", "/_fezz/ready");
+            let loopback = send_to(([127, 0, 0, 1], port).into(), "POST", "/_fezz/drain");
+            let after_drain = send_to(([192, 0, 2, 1], port).into(), "GET", "/_fezz/ready");
+            (remote, after_refused, loopback, after_drain)
+        });
+    let _ = child.kill();
+    let _ = child.wait();
+    remote.assert_error(403, "forbidden");
+    // The refused drain changed nothing; a loopback client's drain did. Readiness itself
+    // answers anyone.
+    assert_eq!(after_refused.status, 200);
+    assert_eq!(loopback.status, 200);
+    assert_eq!(after_drain.status, 503);
+    assert_eq!(reasons(&after_drain), ["draining"]);
+}
