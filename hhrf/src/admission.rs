@@ -344,9 +344,12 @@ impl Admission {
         }
     }
 
-    /// Whether the server's queue is full (readiness).
+    /// Whether the server's queue is full, so that a call reaching the server's gate now
+    /// would be refused (readiness): `--max-queue` calls wait in it, or, with `--max-queue 0`,
+    /// every server slot is taken. One function's full gate never makes it so.
     pub fn server_queue_full(&self) -> bool {
-        self.server.queued.load(Ordering::Acquire) >= self.server.queue_limit
+        let full = self.server.queued.load(Ordering::Acquire) >= self.server.queue_limit;
+        full && (self.server.queue_limit > 0 || self.server.slots.available_permits() == 0)
     }
 
     /// The state of each function's gate that has seen a call, by `<id>@<version>`.

@@ -1,11 +1,11 @@
-//! The subcommands of the `hhrf` binary (`spec/HTTP.md`, "Subcommands"): `hhrf new` and
-//! `hhrf invoke`, parsed with clap. `hhrf serve [options]` and plain `hhrf [options]` keep
+//! The subcommands of the `hhrf` binary (`spec/HTTP.md`, "Subcommands"): `hhrf new`,
+//! `hhrf invoke`, `hhrf check`, `hhrf drain` and `hhrf undrain`, parsed with clap. `hhrf serve [options]` and plain `hhrf [options]` keep
 //! the server's own parser (`config`); the binary picks one by the first argument
 //! ([`is_subcommand`]).
 //!
 //! What lives here: the command-line shapes ([`Cli`], [`InvokeArgs`], [`NewArgs`]) and the
-//! thin glue that turns them into library calls ([`run`]): `invoke::invoke` and
-//! `scaffold::create`. Exit codes: 0 success, 1 failure, 2 a usage error (clap's own exit code
+//! thin glue that turns them into library calls ([`run`]): `invoke::invoke`,
+//! `scaffold::create`, `check::check` and `admin::request`. Exit codes: 0 success, 1 failure, 2 a usage error (clap's own exit code
 //! for one).
 
 use std::io::{Read as _, Write as _};
@@ -27,7 +27,7 @@ use crate::scaffold::{self, Language};
 pub const USAGE_EXIT: u8 = 2;
 
 /// The first arguments that name a subcommand parsed here (`serve` is the server's parser).
-pub const SUBCOMMANDS: [&str; 3] = ["new", "invoke", "check"];
+pub const SUBCOMMANDS: [&str; 5] = ["new", "invoke", "check", "drain", "undrain"];
 
 /// Whether `first` (the first argument) names a subcommand parsed by [`Cli`].
 pub fn is_subcommand(first: &str) -> bool {
@@ -60,6 +60,36 @@ pub enum Command {
     /// what the kernel offers for containment and sandboxing.
     #[command(after_help = CHECK_AFTER_HELP)]
     Check(CheckArgs),
+    /// Drain a running server: its /_fezz/ready answers 503 (it goes on serving), until
+    /// `hhrf undrain`.
+    #[command(after_help = DRAIN_AFTER_HELP)]
+    Drain(ServerArgs),
+    /// Undo `hhrf drain`: the server's /_fezz/ready answers 200 again.
+    #[command(after_help = DRAIN_AFTER_HELP)]
+    Undrain(ServerArgs),
+}
+
+const DRAIN_AFTER_HELP: &str = "\
+Sends POST /_fezz/drain (or /_fezz/undrain) to the server and prints its JSON answer on
+stdout. The server answers it on its admin listener (--admin-listen), or on its main listener
+to a loopback client only.
+
+Exit codes: 0 the server did it (200); 1 the server could not be reached or refused (403
+forbidden, 404 when the endpoints are on another listener, 409 stopping: a server that is
+stopping cannot be undrained); 2 a usage error.
+
+Environment: HHRF_SERVER is the default --server.";
+
+/// The default `--server` of `hhrf drain` and `hhrf undrain`.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:3000";
+
+/// `hhrf drain` and `hhrf undrain`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The server, http://HOST:PORT: its admin listener, or its main listener when the
+    /// operator endpoints are there [env HHRF_SERVER, default http://127.0.0.1:3000].
+    #[arg(long)]
+    pub server: Option<String>,
 }
 
 const CHECK_AFTER_HELP: &str = "\
@@ -207,6 +237,39 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::New(args) => new(args),
         Command::Invoke(args) => run_invoke(*args),
         Command::Check(args) => run_check(args),
+        Command::Drain(args) => run_drain(args, crate::admin::Action::Drain),
+        Command::Undrain(args) => run_drain(args, crate::admin::Action::Undrain),
+    }
+}
+
+/// `hhrf drain` and `hhrf undrain`: one request to the server, its answer on stdout.
+fn run_drain(args: ServerArgs, action: crate::admin::Action) -> ExitCode {
+    let server = args
+        .server
+        .or_else(|| std::env::var("HHRF_SERVER").ok())
+        .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    match crate::admin::request(&server, action) {
+        Ok(answer) => {
+            println!("{}", answer.body.trim_end());
+            if answer.status == 200 {
+                ExitCode::SUCCESS
+            } else {
+                say(format_args!(
+                    "error: {server} answered {} to POST {}",
+                    answer.status,
+                    action.path()
+                ));
+                ExitCode::FAILURE
+            }
+        }
+        Err(error @ crate::admin::ClientError::BadUrl(_)) => {
+            say(format_args!("error: {error}"));
+            ExitCode::from(USAGE_EXIT)
+        }
+        Err(error) => {
+            say(format_args!("error: {error}"));
+            ExitCode::FAILURE
+        }
     }
 }
 

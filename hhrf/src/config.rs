@@ -7,6 +7,7 @@
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::manifest::{TimeoutMs, MAX_TIMEOUT_MS};
 
@@ -36,6 +37,14 @@ pub const MIN_MEMORY_BUDGET: u64 = 64 << 20;
 /// `net.core.somaxconn`.
 pub const DEFAULT_BACKLOG: u64 = 1024;
 
+/// How long the listener keeps accepting after a stop begins, by default
+/// (`--drain-delay-ms`, `HHRF_DRAIN_DELAY_MS`): long enough for a load balancer's readiness
+/// probe (every few seconds) to see the 503 before connections are refused.
+pub const DEFAULT_DRAIN_DELAY_MS: u64 = 5_000;
+
+/// The largest `--drain-delay-ms` and `--drain-timeout-ms`: two hours.
+pub const MAX_DRAIN_MS: u64 = 7_200_000;
+
 /// The largest value of `--max-calls`, `--max-queue` and `--backlog`.
 pub const MAX_COUNT_SETTING: u64 = 1 << 20;
 
@@ -43,6 +52,7 @@ pub const MAX_COUNT_SETTING: u64 = 1 << 20;
 pub const USAGE: &str = "\
 usage: hhrf [serve] [--listen ADDR] [--root DIR] [--timeout-ms N] [--max-calls N] [--max-queue N]
             [--memory-budget BYTES] [--backlog N] [--runner-user UID[:GID]]
+            [--admin-listen ADDR] [--drain-delay-ms N] [--drain-timeout-ms N]
        hhrf new --lang rust|c|zig NAME [--dir DIR]
        hhrf invoke LIBRARY|ID@VERSION [PATH] [-X METHOD] [-H 'NAME: VALUE']... [-d BODY] [--json|--diag]
 
@@ -54,6 +64,9 @@ commands:
                     deploy scripts (`hhrf new --help`)
   invoke            run one call of a library or a deployed ID@VERSION through the runner, as
                     hhrf would, and print the response (`hhrf invoke --help`)
+  check             validate every manifest and load each library, without serving
+  drain, undrain    make a running server's /_fezz/ready answer 503 (or 200 again)
+                    (`hhrf drain --server URL`)
   exit codes: 0 success, 1 failure, 2 a usage error (`hhrf invoke`: 1 when the call failed)
 
 options of serve (each overrides its environment variable):
@@ -71,6 +84,15 @@ options of serve (each overrides its environment variable):
   --backlog N       listen backlog, capped by net.core.somaxconn      [HHRF_BACKLOG, default 1024]
   --runner-user UID[:GID]  when hhrf runs as root, the user runners switch to (0:0: stay root)
                                                                       [HHRF_RUNNER_USER, default 61792:61792]
+  --admin-listen ADDR
+                    serve /_fezz/health, ready, metrics, drain and undrain on ADDR only (the
+                    main listener then answers 404 for them)   [HHRF_ADMIN_LISTEN, default: none]
+  --drain-delay-ms N
+                    after SIGTERM, keep accepting for N ms while /_fezz/ready answers 503
+                                                                      [HHRF_DRAIN_DELAY_MS, default 5000]
+  --drain-timeout-ms N
+                    then wait at most N ms for calls in flight [HHRF_DRAIN_TIMEOUT_MS, default:
+                    the longest function timeout + 3000]
   -h, --help        print this help
   -V, --version     print the version
 
@@ -98,6 +120,13 @@ pub struct Config {
     pub backlog: u32,
     /// The user and group runners switch to when hhrf runs as root (`--runner-user`).
     pub runner_user: (u32, u32),
+    /// Where the operator endpoints listen, when apart from the main listener.
+    pub admin_listen: Option<SocketAddr>,
+    /// How long the listener keeps accepting after a stop begins.
+    pub drain_delay: Duration,
+    /// How long in-flight calls may take once the listener is closed; `None`: the longest
+    /// function timeout plus 3 s.
+    pub drain_timeout: Option<Duration>,
 }
 
 /// What the command line asks for.
@@ -145,6 +174,9 @@ pub fn parse(
     let mut memory_budget: Option<(String, OsString)> = None;
     let mut backlog: Option<(String, OsString)> = None;
     let mut runner_user: Option<(String, OsString)> = None;
+    let mut admin_listen: Option<(String, OsString)> = None;
+    let mut drain_delay: Option<(String, OsString)> = None;
+    let mut drain_timeout: Option<(String, OsString)> = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy().into_owned();
@@ -165,6 +197,9 @@ pub fn parse(
             "--memory-budget" => (&mut memory_budget, "--memory-budget"),
             "--backlog" => (&mut backlog, "--backlog"),
             "--runner-user" => (&mut runner_user, "--runner-user"),
+            "--admin-listen" => (&mut admin_listen, "--admin-listen"),
+            "--drain-delay-ms" => (&mut drain_delay, "--drain-delay-ms"),
+            "--drain-timeout-ms" => (&mut drain_timeout, "--drain-timeout-ms"),
             _ => return Err(ConfigError::UnknownArgument(text)),
         };
         let value = match inline {
@@ -198,21 +233,25 @@ pub fn parse(
         1..=MAX_COUNT_SETTING,
     )?;
     let runner_user = runner_user.or_else(|| from_env("HHRF_RUNNER_USER"));
+    let drain_delay = number(
+        drain_delay.or_else(|| from_env("HHRF_DRAIN_DELAY_MS")),
+        DEFAULT_DRAIN_DELAY_MS,
+        0..=MAX_DRAIN_MS,
+    )?;
+    let drain_timeout = match drain_timeout.or_else(|| from_env("HHRF_DRAIN_TIMEOUT_MS")) {
+        None => None,
+        given => Some(number(given, 0, 0..=MAX_DRAIN_MS)?),
+    };
+    let admin_listen = match admin_listen.or_else(|| from_env("HHRF_ADMIN_LISTEN")) {
+        None => None,
+        Some((source, value)) => Some(address(&source, &value)?),
+    };
 
     let listen = match listen {
         None => DEFAULT_LISTEN
             .parse()
             .map_err(|_| invalid("default", DEFAULT_LISTEN, "bad default"))?,
-        Some((source, value)) => {
-            let text = value.to_string_lossy();
-            text.parse::<SocketAddr>().map_err(|_| {
-                invalid(
-                    &source,
-                    &text,
-                    "must be an ip:port address such as 127.0.0.1:3000 or [::1]:0",
-                )
-            })?
-        }
+        Some((source, value)) => address(&source, &value)?,
     };
     let root = match root {
         None => PathBuf::from(DEFAULT_ROOT),
@@ -251,7 +290,22 @@ pub fn parse(
         memory_budget: memory_budget as usize,
         backlog: backlog as u32,
         runner_user,
+        admin_listen,
+        drain_delay: Duration::from_millis(drain_delay),
+        drain_timeout: drain_timeout.map(Duration::from_millis),
     }))
+}
+
+/// A socket address from its option or variable.
+fn address(source: &str, value: &OsString) -> Result<SocketAddr, ConfigError> {
+    let text = value.to_string_lossy();
+    text.parse::<SocketAddr>().map_err(|_| {
+        invalid(
+            source,
+            &text,
+            "must be an ip:port address such as 127.0.0.1:3000 or [::1]:0",
+        )
+    })
 }
 
 /// A whole number within `range` from its option or variable, else `default`.
@@ -404,6 +458,36 @@ mod tests {
             run(&["--root="], &[]),
             Err(ConfigError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn drain_and_admin_settings() {
+        let config = serve(&[], &[]);
+        assert_eq!(
+            (
+                config.admin_listen,
+                config.drain_delay,
+                config.drain_timeout
+            ),
+            (None, Duration::from_secs(5), None)
+        );
+        let config = serve(
+            &["--admin-listen", "127.0.0.1:9000", "--drain-delay-ms=0"],
+            &[
+                ("HHRF_DRAIN_TIMEOUT_MS", "2500"),
+                ("HHRF_DRAIN_DELAY_MS", "9"),
+            ],
+        );
+        assert_eq!(config.admin_listen, Some("127.0.0.1:9000".parse().unwrap()));
+        assert_eq!(config.drain_delay, Duration::ZERO);
+        assert_eq!(config.drain_timeout, Some(Duration::from_millis(2500)));
+        let error = run(&["--drain-delay-ms", "7200001"], &[]).unwrap_err();
+        assert!(error.to_string().contains("0..=7200000"), "{error}");
+        let error = run(&[], &[("HHRF_ADMIN_LISTEN", "admin")]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("HHRF_ADMIN_LISTEN="),
+            "{error}"
+        );
     }
 
     #[test]

@@ -29,27 +29,67 @@ pub const RPC_PREFIX: &str = "/rpc";
 /// The path prefix reserved for hhrf's own endpoints: `/_fezz` and `/_fezz/<rest>`.
 pub const HHRF_PREFIX: &str = "/_fezz";
 
-/// The path of the health endpoint.
+/// The path of the health endpoint (liveness).
 pub const HEALTH_PATH: &str = "/_fezz/health";
 
-/// The methods hhrf's own endpoints answer, as an `Allow` value.
+/// The path of the readiness endpoint.
+pub const READY_PATH: &str = "/_fezz/ready";
+
+/// The path of the metrics endpoint.
+pub const METRICS_PATH: &str = "/_fezz/metrics";
+
+/// The path that begins an operator's drain (`POST`).
+pub const DRAIN_PATH: &str = "/_fezz/drain";
+
+/// The path that ends an operator's drain (`POST`).
+pub const UNDRAIN_PATH: &str = "/_fezz/undrain";
+
+/// The methods hhrf's own read endpoints answer, as an `Allow` value.
 pub const HHRF_ALLOW: &str = "GET, HEAD";
 
-/// One of hhrf's own endpoints under [`HHRF_PREFIX`].
+/// The method the drain endpoints answer, as an `Allow` value.
+pub const HHRF_POST_ALLOW: &str = "POST";
+
+/// One of hhrf's own endpoints under [`HHRF_PREFIX`] (`spec/HTTP.md`, "Operator endpoints").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HhrfEndpoint {
     /// `/_fezz/health`.
     Health,
+    /// `/_fezz/ready`.
+    Ready,
+    /// `/_fezz/metrics`.
+    Metrics,
+    /// `/_fezz/drain`.
+    Drain,
+    /// `/_fezz/undrain`.
+    Undrain,
+}
+
+impl HhrfEndpoint {
+    /// Every endpoint with its path.
+    pub const ALL: [(HhrfEndpoint, &'static str); 5] = [
+        (HhrfEndpoint::Health, HEALTH_PATH),
+        (HhrfEndpoint::Ready, READY_PATH),
+        (HhrfEndpoint::Metrics, METRICS_PATH),
+        (HhrfEndpoint::Drain, DRAIN_PATH),
+        (HhrfEndpoint::Undrain, UNDRAIN_PATH),
+    ];
 }
 
 /// Parses a request path. `None`: not under `/_fezz` (`/rpc/` or routes apply).
-/// `Some(None)`: under `/_fezz` but no endpoint, a 404. Otherwise the endpoint.
+/// `Some(None)`: under `/_fezz` but no endpoint, a 404. Otherwise the endpoint. Paths are
+/// compared exactly (`/_fezz/health/` is no endpoint).
 pub fn hhrf_target(path: &str) -> Option<Option<HhrfEndpoint>> {
     let rest = path.strip_prefix(HHRF_PREFIX)?;
     if !rest.is_empty() && !rest.starts_with('/') {
         return None;
     }
-    Some((path == HEALTH_PATH).then_some(HhrfEndpoint::Health))
+    Some(
+        HhrfEndpoint::ALL
+            .iter()
+            .find(|(_, own)| *own == path)
+            .map(|(endpoint, _)| *endpoint),
+    )
 }
 
 /// The header carrying the request id on every response hhrf sends.

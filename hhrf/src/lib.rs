@@ -11,12 +11,15 @@
 //! 2. Read the settings ([`config::parse`]) and load the functions
 //!    ([`registry::Registry::load`]); log the diagnostics of folders left out.
 //! 3. Choose the runner program ([`runner::resolve_runner`]).
-//! 4. Bind a [`server::Server`] and run it until a stop message arrives.
+//! 4. Share the state of every listener in an [`admin::Admin`] (readiness, metrics,
+//!    admission) and hand it the functions; bind a [`server::Server`] and run it until a stop
+//!    message arrives.
 //!
 //! ```no_run
 //! use std::path::Path;
 //! use std::sync::Arc;
-//! use hhrf::{manifest::TimeoutMs, registry::Registry, runner, server::{Server, ServerSettings}};
+//! use hhrf::{admin::Admin, manifest::TimeoutMs, registry::Registry, runner};
+//! use hhrf::server::{Server, ServerSettings};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let (registry, diagnostics) = Registry::load(Path::new("."))?;
@@ -27,7 +30,9 @@
 //! let program = runner::resolve_runner(None, None, path.as_deref(), Path::new("."))?;
 //! let settings = ServerSettings::new("127.0.0.1:3000".parse()?, TimeoutMs::new(10_000)?);
 //! let groups = Arc::new(runner::ProcessGroups::default());
-//! let server = Server::bind(settings, registry, program, path, groups).await?;
+//! let admin = Arc::new(Admin::new(settings.admission, groups, false));
+//! admin.set_registry(registry);
+//! let server = Server::bind(settings, admin, program, path).await?;
 //! let (_stop, stop_rx) = tokio::sync::mpsc::unbounded_channel();
 //! server.run(stop_rx).await;
 //! # Ok(())
@@ -41,9 +46,11 @@
 //! [`outcome`] what became of a request and its HTTP response; [`server`] the accept loop
 //! and shutdown; [`log`] the log lines; [`scratch`] the per-call scratch folders;
 //! [`privileges`] the user runners run as; [`cli`] the subcommands `hhrf new` ([`scaffold`])
-//! and `hhrf invoke` ([`invoke`]).
+//! and `hhrf invoke` ([`invoke`]); [`admin`] the operator endpoints (health, [`readiness`],
+//! [`metrics`], drain) and their optional listener; [`usage`] a runner's CPU time and memory.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod admission;
 pub mod boundary;
 pub mod check;
@@ -55,11 +62,14 @@ pub mod dispatch;
 pub mod invoke;
 pub mod log;
 pub mod manifest;
+pub mod metrics;
 pub mod outcome;
 pub mod privileges;
+pub mod readiness;
 pub mod registry;
 pub mod routes;
 pub mod runner;
 pub mod scaffold;
 pub mod scratch;
 pub mod server;
+pub mod usage;

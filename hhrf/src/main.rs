@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use fezz_abi::limits::{MAX_BODY_BYTES, MAX_STDERR_BYTES};
+use hhrf::admin::{Admin, AdminServer};
 use hhrf::cli;
 use hhrf::config::{self, Command, USAGE};
 use hhrf::containment::{self, Capabilities};
@@ -92,6 +93,31 @@ fn run() -> anyhow::Result<ExitCode> {
         ));
     }
 
+    let settings = ServerSettings::from_config(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // One blocking thread waits for each live runner (see hhrf::runner).
+        .max_blocking_threads(runner::MAX_CONCURRENT_CALLS)
+        .build()
+        .context("starting the async runtime")?;
+    let admin = Arc::new(Admin::new(
+        settings.admission,
+        groups.clone(),
+        config.admin_listen.is_some(),
+    ));
+    if let Some(address) = config.admin_listen {
+        // Bound before the functions load, so its readiness probe says `loading` meanwhile.
+        let server = runtime
+            .block_on(AdminServer::bind(address, admin.clone()))
+            .with_context(|| format!("binding the admin listener {address}"))?;
+        let bound = server
+            .local_addr()
+            .context("reading the admin listener's address")?;
+        let _ = writeln!(std::io::stderr(), "hhrf admin listening on http://{bound}");
+        runtime.spawn(server.run());
+    }
+    test_load_delay();
+
     let (registry, diagnostics) = Registry::load(&config.root)?;
     for diagnostic in &diagnostics {
         log::line(diagnostic);
@@ -105,7 +131,6 @@ fn run() -> anyhow::Result<ExitCode> {
         path.as_deref(),
         &cwd,
     )?;
-    let settings = ServerSettings::from_config(&config);
     let names: Vec<String> = registry.functions().iter().map(|f| f.name()).collect();
     log::line(format_args!(
         "functions: {} ({}); routes: {}; runner: {}; default timeout: {} ms; limits: body {MAX_BODY_BYTES} B, runner stdout {MAX_STDOUT_BYTES} B, stderr kept {MAX_STDERR_BYTES} B; admission: {} calls ({} per function), {} queued ({} per function), memory budget {} B",
@@ -144,14 +169,9 @@ fn run() -> anyhow::Result<ExitCode> {
         scratch.path().display()
     ));
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        // One blocking thread waits for each live runner (see hhrf::runner).
-        .max_blocking_threads(runner::MAX_CONCURRENT_CALLS)
-        .build()
-        .context("starting the async runtime")?;
+    admin.set_registry(registry);
     let result = runtime.block_on(async {
-        let server = Server::bind(settings, registry, program, path, groups)
+        let server = Server::bind(settings, admin, program, path)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let address = server.local_addr().context("reading the bound address")?;
@@ -187,6 +207,19 @@ fn run() -> anyhow::Result<ExitCode> {
         ));
     }
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Debug builds only: waits `HHRF_TEST_LOAD_DELAY_MS` before loading the functions, so tests
+/// can watch the admin listener's readiness say `loading`.
+fn test_load_delay() {
+    if cfg!(debug_assertions) {
+        if let Some(ms) = std::env::var("HHRF_TEST_LOAD_DELAY_MS")
+            .ok()
+            .and_then(|text| text.parse::<u64>().ok())
+        {
+            std::thread::sleep(std::time::Duration::from_millis(ms.min(60_000)));
+        }
+    }
 }
 
 /// Raises the soft limit on open descriptors to the hard limit: every call holds three pipes

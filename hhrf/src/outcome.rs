@@ -113,8 +113,8 @@ pub enum Outcome {
         /// The operating system's reason.
         reason: String,
     },
-    /// hhrf's health endpoint answered: 200 `{"status":"ok","functions":N}`, or 503 with
-    /// `"status":"draining"` once a stop has begun. Not an error.
+    /// hhrf's health endpoint (liveness) answered: 200 `{"status":"ok","functions":N}`, with
+    /// `"status":"draining"` while a drain or a stop is in force. Not an error.
     Health {
         /// How many functions are served.
         functions: usize,
@@ -166,6 +166,26 @@ pub enum Outcome {
         /// What failed, for the log.
         reason: String,
     },
+    /// One of hhrf's operator endpoints answered (readiness, metrics, drain, undrain; see
+    /// `admin`): sent as is. Not an error, whatever its status.
+    Admin {
+        /// The status (503 for a readiness probe that is not ready).
+        status: StatusCode,
+        /// The `content-type`.
+        content_type: &'static str,
+        /// The body.
+        body: Vec<u8>,
+        /// The outcome's name in the log (`ready`, `not-ready`, `metrics`, `drain`, …).
+        log_name: &'static str,
+    },
+    /// A drain endpoint was asked from a client that may not use it (not on the admin
+    /// listener, not a loopback client): 403.
+    Forbidden {
+        /// Why, for the log.
+        reason: String,
+    },
+    /// An undrain was asked while the server stops, which cannot be undone: 409.
+    Stopping,
 }
 
 /// The name of a signal (`SIGSEGV`), or `signal N` for a number without one.
@@ -328,10 +348,10 @@ impl Outcome {
             | Outcome::BadOutput { .. }
             | Outcome::SpawnFailed { .. } => StatusCode::BAD_GATEWAY,
             Outcome::TimedOut { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Outcome::Health {
-                draining: false, ..
-            } => StatusCode::OK,
-            Outcome::Health { draining: true, .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Outcome::Health { .. } => StatusCode::OK,
+            Outcome::Admin { status, .. } => *status,
+            Outcome::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Outcome::Stopping => StatusCode::CONFLICT,
             Outcome::NotFound => StatusCode::NOT_FOUND,
             Outcome::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Outcome::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -348,7 +368,11 @@ impl Outcome {
     /// the health endpoint.
     pub fn code(&self) -> Option<&'static str> {
         Some(match self {
-            Outcome::Response { .. } | Outcome::Health { .. } => return None,
+            Outcome::Response { .. } | Outcome::Health { .. } | Outcome::Admin { .. } => {
+                return None
+            }
+            Outcome::Forbidden { .. } => "forbidden",
+            Outcome::Stopping => "stopping",
             Outcome::FunctionFailed { .. } => "function-failed",
             Outcome::Crashed { .. } => "runner-crashed",
             Outcome::RunnerFailed { .. } => "runner-failed",
@@ -379,6 +403,7 @@ impl Outcome {
                 draining: false, ..
             } => "health".to_owned(),
             Outcome::Health { draining: true, .. } => "health-draining".to_owned(),
+            Outcome::Admin { log_name, .. } => (*log_name).to_owned(),
             Outcome::Crashed { signal, .. } => format!("runner-crashed({})", signal_name(*signal)),
             Outcome::RunnerFailed { exit, .. } => format!("runner-failed({exit})"),
             other => other.code().unwrap_or("ok").to_owned(),
@@ -389,7 +414,14 @@ impl Outcome {
     /// the log.
     pub fn message(&self) -> String {
         match self {
-            Outcome::Response { .. } | Outcome::Health { .. } => String::new(),
+            Outcome::Response { .. } | Outcome::Health { .. } | Outcome::Admin { .. } => {
+                String::new()
+            }
+            Outcome::Forbidden { .. } => {
+                "this endpoint answers only on the admin listener or to a loopback client"
+                    .to_owned()
+            }
+            Outcome::Stopping => "the server is stopping; a stop cannot be undrained".to_owned(),
             Outcome::FunctionFailed { error, .. } => match error {
                 Some(error) => format!("the function failed: {}", error.message),
                 None => "the function failed".to_owned(),
@@ -485,6 +517,7 @@ impl Outcome {
             Outcome::BadOutput { reason, .. } => Some(reason.clone()),
             Outcome::SpawnFailed { reason }
             | Outcome::Internal { reason }
+            | Outcome::Forbidden { reason }
             | Outcome::Overloaded { reason, .. } => Some(reason.clone()),
             _ => None,
         }
@@ -504,10 +537,10 @@ impl Outcome {
     }
 
     /// Whether the log line should carry the stderr tail: every outcome but a clean response
-    /// and the health endpoint.
+    /// and hhrf's own endpoints' answers.
     pub fn is_failure(&self) -> bool {
         !matches!(self, Outcome::Response { response, .. } if response.error.is_none())
-            && !matches!(self, Outcome::Health { .. })
+            && !matches!(self, Outcome::Health { .. } | Outcome::Admin { .. })
     }
 
     /// The HTTP response: the function's own, `{"status","functions"}` for the health
@@ -532,6 +565,13 @@ impl Outcome {
                 .into_bytes();
                 let mut headers = HeaderMap::new();
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                (headers, body)
+            }
+            Outcome::Admin {
+                content_type, body, ..
+            } => {
+                let mut headers = HeaderMap::new();
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
                 (headers, body)
             }
             other => {
@@ -900,7 +940,8 @@ mod tests {
         };
         assert_eq!(outcome.log_name(), "health-draining");
         let response = outcome.into_response("id-2");
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        // Liveness: a draining server is alive.
+        assert_eq!(response.status(), StatusCode::OK);
         let json = body_json(response);
         assert_eq!(
             (&json["status"], &json["functions"]),

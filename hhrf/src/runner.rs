@@ -35,6 +35,7 @@ use tokio::time::Instant;
 use crate::containment;
 use crate::outcome::{ExitState, MAX_STDOUT_BYTES};
 use crate::registry::Function;
+use crate::usage::Usage;
 
 /// The runner's program name when `FEZZ_RUNNER` is not set.
 pub const DEFAULT_RUNNER: &str = "fezz-runner";
@@ -233,18 +234,18 @@ impl ProcessGroups {
         ))
     }
 
-    /// Blocks until the leader has exited, kills its group, reaps it. Runs on a blocking
-    /// thread.
-    fn wait_kill_reap(&self, mut child: Child) -> ExitState {
+    /// Blocks until the leader has exited, kills its group, reaps it (with what it used).
+    /// Runs on a blocking thread.
+    fn wait_kill_reap(&self, mut child: Child) -> (ExitState, Option<Usage>) {
         let leader = child.id() as i32;
         wait_exited_keep_zombie(leader);
-        let status = {
+        let (status, usage) = {
             let mut live = self.lock();
             let _ = killpg(Pid::from_raw(leader), Signal::SIGKILL);
             live.remove(&leader);
-            child.wait()
+            crate::usage::reap(&mut child)
         };
-        exit_state(status)
+        (exit_state(status), usage)
     }
 }
 
@@ -312,6 +313,12 @@ pub struct RunOutput {
     pub exit: ExitState,
     /// The tail of stderr.
     pub stderr: Vec<u8>,
+    /// From just before the spawn to the first byte on the runner's stdout; `None` when it
+    /// wrote none (`spec/HTTP.md`, "Metrics": the runner start-up of fresh mode).
+    pub startup: Option<Duration>,
+    /// What the runner used, from `wait4`; `None` when it was not reaped before the call
+    /// ended (killed at the deadline and still not reaped after `REAP_GRACE`).
+    pub usage: Option<Usage>,
 }
 
 /// The runner program and what every call shares.
@@ -389,6 +396,7 @@ impl Runner {
         payload: Option<&[u8]>,
         deadline: Instant,
     ) -> io::Result<RunOutput> {
+        let spawned = Instant::now();
         let (mut process, exchange) = self.spawn(function, payload)?;
         let mut output = CallOutput::default();
         let finished = tokio::time::timeout_at(deadline, async {
@@ -421,11 +429,16 @@ impl Runner {
                 ExitState::TimedOut
             }
         };
+        let usage = process.waiter.usage();
         drop(process);
         Ok(RunOutput {
             stdout: output.stdout,
             exit,
             stderr: output.stderr.into_bytes(),
+            startup: output
+                .first_byte
+                .map(|first| first.saturating_duration_since(spawned)),
+            usage,
         })
     }
 
@@ -513,29 +526,34 @@ struct RunnerProcess {
 /// The exit of a runner as observed by its blocking waiter, kept once seen: the handle is
 /// polled until it completes and never after, whichever branch of a call asks.
 struct Waiter {
-    handle: tokio::task::JoinHandle<ExitState>,
-    exit: Option<ExitState>,
+    handle: tokio::task::JoinHandle<(ExitState, Option<Usage>)>,
+    exit: Option<(ExitState, Option<Usage>)>,
 }
 
 impl Waiter {
-    fn new(handle: tokio::task::JoinHandle<ExitState>) -> Self {
+    fn new(handle: tokio::task::JoinHandle<(ExitState, Option<Usage>)>) -> Self {
         Waiter { handle, exit: None }
+    }
+
+    /// What the runner used, once its exit has been seen.
+    fn usage(&self) -> Option<Usage> {
+        self.exit.and_then(|(_, usage)| usage)
     }
 
     /// How the runner ended; waits for it the first time. Cancel-safe: if the future is
     /// dropped before the exit is seen, the next call waits again; once seen, it is kept in
     /// the same poll that saw it.
     async fn exit(&mut self) -> ExitState {
-        if let Some(exit) = self.exit {
+        if let Some((exit, _)) = self.exit {
             return exit;
         }
-        let exit = match (&mut self.handle).await {
-            Ok(exit) => exit,
+        let ended = match (&mut self.handle).await {
+            Ok(ended) => ended,
             // The waiter thread panicked or was cancelled: cannot happen, never panic here.
-            Err(_) => ExitState::Exited(-1),
+            Err(_) => (ExitState::Exited(-1), None),
         };
-        self.exit = Some(exit);
-        exit
+        self.exit = Some(ended);
+        ended.0
     }
 }
 
@@ -544,6 +562,8 @@ impl Waiter {
 struct CallOutput {
     stdout: Vec<u8>,
     stderr: Tail,
+    /// When the first byte arrived on stdout.
+    first_byte: Option<Instant>,
 }
 
 /// The three pipes of one call: the request frame goes in, stdout and stderr come out.
@@ -574,19 +594,24 @@ impl Exchange<'_> {
                 }
             }
         };
-        let read_out = read_bounded(stdout, &mut output.stdout, MAX_STDOUT_BYTES, || {
-            guard.kill()
-        });
+        let read_out = read_bounded(
+            stdout,
+            &mut output.stdout,
+            &mut output.first_byte,
+            MAX_STDOUT_BYTES,
+            || guard.kill(),
+        );
         let read_err = read_tail(stderr, &mut output.stderr);
         tokio::join!(write, read_out, read_err);
     }
 }
 
-/// Reads `pipe` into `out` until end of input; past `limit` bytes it keeps one more, calls
-/// `overflow` and stops reading.
+/// Reads `pipe` into `out` until end of input, noting in `first` when the first bytes came;
+/// past `limit` bytes it keeps one more, calls `overflow` and stops reading.
 async fn read_bounded(
     pipe: Option<impl AsyncRead + Unpin>,
     out: &mut Vec<u8>,
+    first: &mut Option<Instant>,
     limit: usize,
     overflow: impl FnOnce(),
 ) {
@@ -596,6 +621,7 @@ async fn read_bounded(
         match pipe.read(&mut chunk).await {
             Ok(0) | Err(_) => return,
             Ok(n) => {
+                first.get_or_insert_with(Instant::now);
                 let room = limit + 1 - out.len();
                 out.extend_from_slice(&chunk[..n.min(room)]);
                 if out.len() > limit {

@@ -7,16 +7,19 @@
 //!
 //! The accept loop never exits on an accept error: per-connection errors are skipped, and
 //! resource errors (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`) are logged and retried after a
-//! back-off that doubles from 10 ms to 1 s. On the first stop request the listener closes,
-//! idle connections close, and in-flight calls finish (at most until the drain limit); a
-//! second stop request, or the limit, ends them by killing their process groups.
+//! back-off that doubles from 10 ms to 1 s. On the first stop request readiness turns 503 at
+//! once and the listener keeps accepting for the drain delay (so load balancers see the
+//! change before connections are refused); then the listener closes, idle connections
+//! close, and in-flight calls finish (at most until the drain timeout); a second stop
+//! request, or the timeout, ends them by killing their process groups. hhrf's own endpoints
+//! are answered by `admin`.
 
 use std::collections::hash_map::RandomState;
 use std::convert::Infallible;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -32,17 +35,17 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::admission::{
-    Admission, AdmissionConfig, MemoryReservation, CALL_OVERHEAD_BYTES, RETRY_AFTER_S,
-};
+use crate::admin::{Admin, Listener};
+use crate::admission::{AdmissionConfig, MemoryReservation, CALL_OVERHEAD_BYTES, RETRY_AFTER_S};
 use crate::boundary::{catch_panic, panic_message};
 use crate::client_io::{StalledWriteTimeout, WRITE_TIMEOUT};
 use crate::config;
 use crate::dispatch;
 use crate::log::{self, RequestLog};
 use crate::manifest::TimeoutMs;
+use crate::metrics::{refusal_label, CallFacts, RunnerFacts};
 use crate::outcome::{classify, Body, Outcome, MAX_STDOUT_BYTES};
-use crate::registry::{Registry, Routed};
+use crate::registry::Routed;
 use crate::runner::{ProcessGroups, Runner, REAP_GRACE};
 
 /// How long a client may take to send a request head.
@@ -86,13 +89,11 @@ impl RequestIds {
 }
 
 struct State {
-    registry: Registry,
+    /// Readiness, metrics, admission, request ids and the functions, shared with the admin
+    /// listener.
+    admin: Arc<Admin>,
     runner: Runner,
     default_timeout: TimeoutMs,
-    ids: RequestIds,
-    admission: Admission,
-    /// Set when a stop begins; the health endpoint then answers 503.
-    draining: AtomicBool,
     /// Debug builds only: a request path whose handling panics on purpose, from
     /// `HHRF_TEST_PANIC_PATH`, so tests can show the panic boundary at work.
     panic_path: Option<String>,
@@ -109,6 +110,11 @@ pub struct ServerSettings {
     pub default_timeout: TimeoutMs,
     /// Concurrency, queue and memory limits.
     pub admission: AdmissionConfig,
+    /// How long the listener keeps accepting after a stop begins (`--drain-delay-ms`).
+    pub drain_delay: Duration,
+    /// How long in-flight calls may take to finish after the listener closes
+    /// (`--drain-timeout-ms`); `None`: the longest function timeout plus `REAP_GRACE` plus 1 s.
+    pub drain_timeout: Option<Duration>,
 }
 
 impl ServerSettings {
@@ -124,6 +130,8 @@ impl ServerSettings {
                 config::DEFAULT_MAX_QUEUE as usize,
                 config::DEFAULT_MEMORY_BUDGET as usize,
             ),
+            drain_delay: Duration::from_millis(config::DEFAULT_DRAIN_DELAY_MS),
+            drain_timeout: None,
         }
     }
 
@@ -138,6 +146,8 @@ impl ServerSettings {
                 config.max_queue,
                 config.memory_budget,
             ),
+            drain_delay: config.drain_delay,
+            drain_timeout: config.drain_timeout,
         }
     }
 }
@@ -156,18 +166,27 @@ pub struct Server {
     listener: TcpListener,
     state: Arc<State>,
     groups: Arc<ProcessGroups>,
+    drain_delay: Duration,
+    drain_timeout: Option<Duration>,
 }
 
 impl Server {
-    /// Binds `settings.listen` with its backlog and prepares to serve `registry` with runner
-    /// `program` (whose `PATH` will be `path_env`) and the runner groups `groups`.
+    /// Binds `settings.listen` with its backlog and prepares to serve the functions of
+    /// `admin` (which must be loaded: [`Admin::set_registry`]) with runner `program` (whose
+    /// `PATH` will be `path_env`).
     pub async fn bind(
         settings: ServerSettings,
-        registry: Registry,
+        admin: Arc<Admin>,
         program: std::path::PathBuf,
         path_env: Option<std::ffi::OsString>,
-        groups: Arc<ProcessGroups>,
     ) -> io::Result<Server> {
+        if admin.registry().is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the functions are not loaded yet",
+            ));
+        }
+        let groups = admin.groups.clone();
         let socket = if settings.listen.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
@@ -186,15 +205,14 @@ impl Server {
         Ok(Server {
             listener,
             state: Arc::new(State {
-                registry,
+                admin,
                 runner,
                 default_timeout: settings.default_timeout,
-                ids: RequestIds::default(),
-                admission: Admission::new(settings.admission),
-                draining: AtomicBool::new(false),
                 panic_path,
             }),
             groups,
+            drain_delay: settings.drain_delay,
+            drain_timeout: settings.drain_timeout,
         })
     }
 
@@ -203,13 +221,20 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// How long a stop waits for in-flight calls: the longest timeout of any function (or
-    /// the default), plus the reap grace, plus one second.
+    /// How long a stop waits for in-flight calls once the listener is closed: the drain
+    /// timeout when one is set, else the longest timeout of any function (or the default),
+    /// plus the reap grace, plus one second.
     pub fn drain_limit(&self) -> Duration {
-        let longest = self
+        if let Some(timeout) = self.drain_timeout {
+            return timeout;
+        }
+        let functions = self
             .state
-            .registry
-            .functions()
+            .admin
+            .registry()
+            .map(|registry| registry.functions())
+            .unwrap_or_default();
+        let longest = functions
             .iter()
             .filter_map(|function| function.timeout)
             .chain([self.state.default_timeout])
@@ -219,55 +244,52 @@ impl Server {
     }
 
     /// Serves until the first message on `stop` (its text names the reason, e.g. the
-    /// signal), then drains. A second message, or the drain limit, ends the remaining
-    /// calls. Returns when every connection is closed.
+    /// signal), then stops: readiness turns 503 at once, the listener keeps accepting for
+    /// the drain delay, then closes, and in-flight calls get the drain limit to finish. A
+    /// second message, during the delay or the drain, or the limit, ends the remaining calls.
+    /// Returns when every connection is closed.
     pub async fn run(self, mut stop: mpsc::UnboundedReceiver<&'static str>) {
         let (shutdown_tx, shutdown_rx) = watch::channel(());
         let mut connections = JoinSet::new();
-        let mut backoff: Option<Duration> = None;
         let mut sweep = tokio::time::interval(ORPHAN_SWEEP_INTERVAL);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let reason = loop {
-            tokio::select! {
-                Some(reason) = stop.recv() => break reason,
-                _ = sweep.tick() => crate::runner::log_swept(self.groups.sweep_orphans()),
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, client)) => {
-                        backoff = None;
-                        let state = self.state.clone();
-                        let shutdown = shutdown_rx.clone();
-                        connections.spawn(serve_connection(state, stream, client, shutdown));
-                    }
-                    Err(error) if is_connection_error(&error) => {}
-                    Err(error) => {
-                        let pause = backoff.map_or(ACCEPT_BACKOFF.0, |last| (last * 2).min(ACCEPT_BACKOFF.1));
-                        backoff = Some(pause);
-                        log::line(format_args!(
-                            "accept failed: {error}; retrying in {} ms",
-                            pause.as_millis()
-                        ));
-                        tokio::select! {
-                            Some(reason) = stop.recv() => break reason,
-                            () = tokio::time::sleep(pause) => {}
-                        }
-                    }
-                },
-            }
-        };
-        self.state.draining.store(true, Ordering::Relaxed);
+        // Without an end, this returns only with a stop message.
+        let reason = self
+            .accept_until(&mut connections, &shutdown_rx, &mut sweep, &mut stop, None)
+            .await
+            .unwrap_or("the stop channel closed");
+        self.state.admin.readiness.stop();
         let limit = self.drain_limit();
-        drop(self.listener);
         log::line(format_args!(
-            "stopping ({reason}): no new connections; draining {} connection(s) for at most {} ms",
-            connections.len(),
+            "stopping ({reason}): /_fezz/ready answers 503; accepting connections for {} ms more, then draining for at most {} ms",
+            self.drain_delay.as_millis(),
             limit.as_millis()
         ));
-        drop(shutdown_tx);
-        let drained = tokio::select! {
-            () = async { while connections.join_next().await.is_some() {} } => true,
-            () = tokio::time::sleep(limit) => false,
-            Some(_) = stop.recv() => false,
+        let delay_end = Instant::now() + self.drain_delay;
+        let second = self
+            .accept_until(
+                &mut connections,
+                &shutdown_rx,
+                &mut sweep,
+                &mut stop,
+                Some(delay_end),
+            )
+            .await;
+        drop(self.listener);
+        let drained = if second.is_some() {
+            false
+        } else {
+            log::line(format_args!(
+                "no new connections; draining {} connection(s) for at most {} ms",
+                connections.len(),
+                limit.as_millis()
+            ));
+            drop(shutdown_tx);
+            tokio::select! {
+                () = async { while connections.join_next().await.is_some() {} } => true,
+                () = tokio::time::sleep(limit) => false,
+                Some(_) = stop.recv() => false,
+            }
         };
         if !drained {
             log::line(format_args!(
@@ -282,10 +304,60 @@ impl Server {
         self.groups.sweep_orphans();
         log::line("stopped");
     }
+
+    /// Accepts connections (and sweeps orphans) until a message on `stop`, whose text it
+    /// returns, or until `until` passes (then `None`); without `until`, only a message ends
+    /// it (a closed channel is no message).
+    async fn accept_until(
+        &self,
+        connections: &mut JoinSet<()>,
+        shutdown: &watch::Receiver<()>,
+        sweep: &mut tokio::time::Interval,
+        stop: &mut mpsc::UnboundedReceiver<&'static str>,
+        until: Option<Instant>,
+    ) -> Option<&'static str> {
+        let mut backoff: Option<Duration> = None;
+        let end = async {
+            match until {
+                Some(until) => tokio::time::sleep_until(until).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(end);
+        loop {
+            tokio::select! {
+                Some(reason) = stop.recv() => return Some(reason),
+                () = &mut end => return None,
+                _ = sweep.tick() => crate::runner::log_swept(self.groups.sweep_orphans()),
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, client)) => {
+                        backoff = None;
+                        let state = self.state.clone();
+                        let handler = move |request| handle(state.clone(), client, request);
+                        connections.spawn(serve_http(stream, shutdown.clone(), handler));
+                    }
+                    Err(error) if is_connection_error(&error) => {}
+                    Err(error) => {
+                        let pause = backoff.map_or(ACCEPT_BACKOFF.0, |last| (last * 2).min(ACCEPT_BACKOFF.1));
+                        backoff = Some(pause);
+                        log::line(format_args!(
+                            "accept failed: {error}; retrying in {} ms",
+                            pause.as_millis()
+                        ));
+                        tokio::select! {
+                            Some(reason) = stop.recv() => return Some(reason),
+                            () = tokio::time::sleep(pause) => {}
+                        }
+                    }
+                },
+            }
+        }
+    }
 }
 
 /// Errors of one half-made connection; the next `accept` is unaffected.
-fn is_connection_error(error: &io::Error) -> bool {
+pub(crate) fn is_connection_error(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::ConnectionAborted
@@ -296,14 +368,20 @@ fn is_connection_error(error: &io::Error) -> bool {
     )
 }
 
-async fn serve_connection(
-    state: Arc<State>,
+/// Serves one HTTP/1 connection with `handler` until it closes; when `shutdown` fires, after
+/// its current response.
+pub(crate) async fn serve_http<H, F>(
     stream: TcpStream,
-    client: SocketAddr,
     mut shutdown: watch::Receiver<()>,
-) {
+    handler: H,
+) where
+    H: Fn(http::Request<Incoming>) -> F + Send + 'static,
+    F: std::future::Future<Output = Result<http::Response<ResponseBody>, Infallible>>
+        + Send
+        + 'static,
+{
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| handle(state.clone(), client, request));
+    let service = service_fn(handler);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -326,9 +404,11 @@ async fn handle(
     client: SocketAddr,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<ResponseBody>, Infallible> {
-    let id = state.ids.next_id();
+    let id = state.admin.ids.next_id();
     let mut log = RequestLog::start(&id, client, request.method().as_str(), request.uri().path());
-    let (outcome, memory) = match catch_panic(call(&state, client, &id, request, &mut log)).await {
+    let mut facts = CallFacts::start(state.admin.metrics.clone());
+    let answer = call(&state, client, &id, request, &mut log, &mut facts);
+    let (outcome, memory) = match catch_panic(answer).await {
         Ok(answer) => answer,
         Err(payload) => (
             Outcome::Internal {
@@ -338,10 +418,10 @@ async fn handle(
         ),
     };
     log.finish(&outcome);
-    Ok(outcome.into_response(&id).map(|body| ResponseBody {
-        body,
-        _memory: memory,
-    }))
+    facts.finish(&outcome);
+    Ok(outcome
+        .into_response(&id)
+        .map(|body| ResponseBody::new(body, memory)))
 }
 
 /// A response body and the memory reservation of the call that made it: the budget is held
@@ -349,6 +429,16 @@ async fn handle(
 pub struct ResponseBody {
     body: Body,
     _memory: Option<MemoryReservation>,
+}
+
+impl ResponseBody {
+    /// `body`, holding `memory` until it is sent or dropped.
+    pub fn new(body: Body, memory: Option<MemoryReservation>) -> Self {
+        ResponseBody {
+            body,
+            _memory: memory,
+        }
+    }
 }
 
 impl hyper::body::Body for ResponseBody {
@@ -400,9 +490,10 @@ async fn call(
     id: &str,
     request: http::Request<Incoming>,
     log: &mut RequestLog,
+    facts: &mut CallFacts,
 ) -> (Outcome, Option<MemoryReservation>) {
     let mut ticket = None;
-    let outcome = run_call(state, client, id, request, log, &mut ticket).await;
+    let outcome = run_call(state, client, id, request, log, facts, &mut ticket).await;
     (
         outcome,
         ticket.and_then(|ticket: crate::admission::Ticket| ticket.finish()),
@@ -416,6 +507,7 @@ async fn run_call(
     id: &str,
     request: http::Request<Incoming>,
     log: &mut RequestLog,
+    facts: &mut CallFacts,
     ticket: &mut Option<crate::admission::Ticket>,
 ) -> Outcome {
     let started = Instant::now();
@@ -425,34 +517,31 @@ async fn run_call(
         panic!("HHRF_TEST_PANIC_PATH={path}: a deliberate panic in a call's handling");
     }
     match dispatch::hhrf_target(path) {
-        Some(Some(dispatch::HhrfEndpoint::Health)) => {
-            return match parts.method {
-                http::Method::GET | http::Method::HEAD => Outcome::Health {
-                    functions: state.registry.function_count(),
-                    draining: state.draining.load(Ordering::Relaxed),
-                    admission: state.admission.stats(),
-                },
-                _ => Outcome::MethodNotAllowed {
-                    allow: dispatch::HHRF_ALLOW.to_owned(),
-                },
-            }
+        Some(Some(endpoint)) => {
+            return state
+                .admin
+                .answer(endpoint, &parts.method, client, Listener::Main)
         }
         Some(None) => return Outcome::NotFound,
         None => {}
     }
+    let Some(registry) = state.admin.registry() else {
+        return Outcome::NotFound;
+    };
     let (function, function_path) = match dispatch::rpc_target(path) {
-        Some(Ok(target)) => match state.registry.function(target.name) {
+        Some(Ok(target)) => match registry.function(target.name) {
             Some(function) => (function.clone(), target.path),
             None => return Outcome::NotFound,
         },
         Some(Err(())) => return Outcome::NotFound,
-        None => match state.registry.route(&parts.method, path) {
+        None => match registry.route(&parts.method, path) {
             Routed::Found(function) => (function.clone(), path.to_owned()),
             Routed::MethodNotAllowed(allow) => return Outcome::MethodNotAllowed { allow },
             Routed::NotFound => return Outcome::NotFound,
         },
     };
     log.set_function(function.name());
+    facts.function = Some(function.name());
     if let Err(outcome) = dispatch::check_content_length(&parts.headers) {
         return outcome;
     }
@@ -467,16 +556,18 @@ async fn run_call(
 
     let reservation = call_reservation(declared_length(&parts.headers));
     match state
+        .admin
         .admission
         .admit(&function.name(), reservation, deadline)
         .await
     {
         Ok(admitted) => *ticket = Some(admitted),
         Err(refusal) => {
+            facts.refusal = Some(refusal_label(&refusal));
             return Outcome::Overloaded {
                 reason: refusal.to_string(),
                 retry_after_s: RETRY_AFTER_S,
-            }
+            };
         }
     }
 
@@ -511,7 +602,10 @@ async fn run_call(
     drop(wire);
 
     match state.runner.call(&function, &payload, deadline).await {
-        Ok(output) => classify(&output.stdout, output.exit, &output.stderr),
+        Ok(output) => {
+            facts.runner = Some(RunnerFacts::from(&output));
+            classify(&output.stdout, output.exit, &output.stderr)
+        }
         Err(error) => Outcome::SpawnFailed {
             reason: format!("{}: {error}", state.runner.program().display()),
         },

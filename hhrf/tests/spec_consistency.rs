@@ -8,6 +8,9 @@
 //! - "Manifest format": the `limits.*` fields and their ranges against `manifest::Limits`
 //!   and `ResourceLimit`, and "Environment passed to runners" names each `FEZZ_LIMIT_…`;
 //! - "Subcommands": `hhrf new`'s languages and `hhrf invoke`'s context defaults;
+//! - "Readiness": the reasons against `readiness::NotReady`;
+//! - "Metrics": every series, its type and its labels against what `metrics::Metrics`
+//!   renders;
 //! - every link in HTTP.md resolves to a file and a heading, and every anchor that a vector in
 //!   `spec/vectors/http` cites exists.
 
@@ -26,7 +29,9 @@ use hhrf::client_io::WRITE_TIMEOUT;
 use hhrf::config::{
     DEFAULT_BACKLOG, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUE, DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET,
 };
-use hhrf::config::{DEFAULT_LISTEN, DEFAULT_ROOT, DEFAULT_TIMEOUT_MS};
+use hhrf::config::{
+    DEFAULT_DRAIN_DELAY_MS, DEFAULT_LISTEN, DEFAULT_ROOT, DEFAULT_TIMEOUT_MS, MAX_DRAIN_MS,
+};
 use hhrf::dispatch::HOP_BY_HOP;
 use hhrf::manifest::sandbox::{
     DEFAULT_SANDBOX_FILE_BYTES, MAX_SANDBOX_FILE_BYTES, MAX_SANDBOX_PATHS, MAX_SANDBOX_PATH_BYTES,
@@ -124,6 +129,18 @@ fn configuration_defaults_match_the_code() {
         DEFAULT_MEMORY_BUDGET.to_string()
     );
     assert_eq!(default("--backlog"), DEFAULT_BACKLOG.to_string());
+    assert_eq!(
+        default("--drain-delay-ms"),
+        DEFAULT_DRAIN_DELAY_MS.to_string()
+    );
+    assert_eq!(default("--admin-listen"), "none");
+    for option in ["--drain-delay-ms", "--drain-timeout-ms"] {
+        let rule = &rows.iter().find(|row| row[0] == option).unwrap()[3];
+        assert!(
+            rule.contains(&format!("0 to {MAX_DRAIN_MS}")),
+            "{option}: {rule}"
+        );
+    }
     let variables: Vec<&str> = rows.iter().map(|row| row[1].as_str()).collect();
     assert_eq!(
         variables,
@@ -135,7 +152,10 @@ fn configuration_defaults_match_the_code() {
             "HHRF_MAX_QUEUE",
             "HHRF_MEMORY_BUDGET",
             "HHRF_BACKLOG",
-            "HHRF_RUNNER_USER"
+            "HHRF_RUNNER_USER",
+            "HHRF_ADMIN_LISTEN",
+            "HHRF_DRAIN_DELAY_MS",
+            "HHRF_DRAIN_TIMEOUT_MS"
         ]
     );
 }
@@ -319,6 +339,10 @@ fn every_outcome() -> Vec<Outcome> {
         Outcome::Internal {
             reason: String::new(),
         },
+        Outcome::Forbidden {
+            reason: String::new(),
+        },
+        Outcome::Stopping,
     ]
 }
 
@@ -449,4 +473,102 @@ fn subcommand_defaults_match_the_code() {
         assert!(invoke.contains(&text), "no {text} in:\n{invoke}");
     }
     assert!(invoke.contains(&format!("else {DEFAULT_TIMEOUT_MS})")));
+}
+
+#[test]
+fn readiness_reasons_match_the_code() {
+    let rows = table(&section(&http_md(), "## Readiness"));
+    let spec: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
+    let code: Vec<&str> = hhrf::readiness::NotReady::ALL
+        .iter()
+        .map(|reason| reason.name())
+        .collect();
+    assert_eq!(spec, code);
+}
+
+/// What `Metrics` renders after one call of each kind: every family has a sample.
+fn rendered_metrics() -> String {
+    use hhrf::metrics::{CallFacts, Metrics, RunnerFacts, Snapshot};
+    use std::sync::Arc;
+    let metrics = Arc::new(Metrics::new());
+    let call = |outcome: Outcome, refusal: Option<&'static str>, runner: bool| {
+        let mut facts = CallFacts::start(metrics.clone());
+        facts.function = Some("fx@1".to_owned());
+        facts.refusal = refusal;
+        if runner {
+            facts.runner = Some(RunnerFacts {
+                startup: Some(std::time::Duration::from_millis(1)),
+                usage: Some(hhrf::usage::Usage {
+                    cpu: std::time::Duration::from_millis(1),
+                    peak_memory_bytes: 1 << 20,
+                }),
+            });
+        }
+        facts.finish(&outcome);
+    };
+    call(classify(b"", ExitState::Signaled(11), b""), None, true);
+    call(classify(b"", ExitState::TimedOut, b""), None, true);
+    call(
+        Outcome::Overloaded {
+            reason: String::new(),
+            retry_after_s: 1,
+        },
+        Some("server-queue-full"),
+        false,
+    );
+    metrics.render(&Snapshot {
+        functions: vec!["fx@1".to_owned()],
+        ..Snapshot::default()
+    })
+}
+
+#[test]
+fn metrics_table_matches_the_series() {
+    let text = rendered_metrics();
+    // `# TYPE name type`; a counter's samples are `name_total`.
+    let mut code: BTreeSet<(String, String)> = BTreeSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            let name = if kind == "counter" {
+                format!("{name}_total")
+            } else {
+                name.to_owned()
+            };
+            code.insert((name, kind.to_owned()));
+        }
+    }
+    let rows = table(&section(&http_md(), "## Metrics"));
+    let spec: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|row| (row[0].clone(), row[1].clone()))
+        .collect();
+    assert_eq!(spec, code, "the Metrics table lists other series");
+    for row in &rows {
+        let (name, kind) = (&row[0], &row[1]);
+        let sample = if kind == "histogram" {
+            format!("{name}_count")
+        } else {
+            name.clone()
+        };
+        let line = text
+            .lines()
+            .find(|line| {
+                line.starts_with(&format!("{sample}{{")) || line.starts_with(&format!("{sample} "))
+            })
+            .unwrap_or_else(|| panic!("no sample of {sample} in:\n{text}"));
+        let labels: Vec<String> = match line.split_once('{') {
+            Some((_, rest)) => rest[..rest.find('}').unwrap()]
+                .split(',')
+                .map(|pair| pair.split_once('=').unwrap().0.to_owned())
+                .collect(),
+            None => Vec::new(),
+        };
+        let spec_labels: Vec<String> = row[2]
+            .split(", ")
+            .filter(|label| *label != "none")
+            .map(|label| label.trim_matches('`').to_owned())
+            .collect();
+        assert_eq!(labels, spec_labels, "{name}: {line}");
+    }
 }

@@ -160,6 +160,8 @@ impl Hhrf {
             .arg(root.path())
             .env_remove("FEZZ_RUNNER")
             .env_remove("HHRF_TIMEOUT_MS")
+            // Stop at once on SIGTERM (tests of the drain delay pass their own).
+            .env("HHRF_DRAIN_DELAY_MS", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
