@@ -51,8 +51,9 @@ struct Cli {
     /// wrk's connection counts; each HTTP row runs at each.
     #[arg(long, value_delimiter = ',', default_value = "16,64")]
     connections: Vec<u32>,
-    /// The row groups, in table order: limit-a, limit-a-open, limit-f, limit-b, peer, fezz,
-    /// fezz-open (default: all).
+    /// The row groups, in table order: limit-a, limit-a-open, limit-a-baseline, limit-f,
+    /// limit-b, peer, fezz, fezz-open, fezz-baseline (default: all; the baseline ones only
+    /// with --baseline).
     #[arg(long, value_delimiter = ',')]
     systems: Option<Vec<String>>,
     /// Where results.json and results.svg go (default: <target>/bench next to this program).
@@ -82,6 +83,11 @@ struct Cli {
     /// The hello manifest (default: examples/hello-c/fezz.json of this checkout).
     #[arg(long)]
     manifest: Option<PathBuf>,
+    /// A folder with the hhrf and fezz-runner of another build (e.g. main's target/release):
+    /// adds its rows (limit-a-baseline, fezz-baseline), alternating with this build's, so a
+    /// change is measured within one run.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,7 +201,18 @@ fn artifacts(cli: &Cli) -> anyhow::Result<Artifacts> {
             .manifest
             .clone()
             .unwrap_or_else(|| checkout.join("examples/hello-c/fezz.json")),
+        baseline: cli.baseline.as_ref().map(|dir| servers::Baseline {
+            hhrf: dir.join("hhrf"),
+            runner: dir.join("fezz-runner"),
+        }),
     };
+    if let Some(baseline) = &artifacts.baseline {
+        for path in [&baseline.hhrf, &baseline.runner] {
+            if !path.is_file() {
+                bail!("--baseline: {} is not a file", path.display());
+            }
+        }
+    }
     for (what, path) in [
         ("the runner", &artifacts.runner),
         ("hhrf", &artifacts.hhrf),
@@ -217,6 +234,7 @@ fn benchmark(cli: &Cli) -> anyhow::Result<()> {
     let groups: Vec<String> = cli.systems.clone().unwrap_or_else(|| {
         systems::GROUPS
             .iter()
+            .filter(|group| cli.baseline.is_some() || !systems::BASELINE_GROUPS.contains(group))
             .map(|group| group.to_string())
             .collect()
     });
@@ -307,7 +325,7 @@ fn benchmark(cli: &Cli) -> anyhow::Result<()> {
     };
     println!("{}", report::table(&report.rows));
     println!(
-        "xA, xF, xB, xpeer: a fezz row's req/s over that row's (same sandbox setting for A, same \
+        "own us: the server process's share of CPU us/req (the rest is its children); xA, xF, xB, xpeer: a fezz row's req/s over that row's (same sandbox setting for A, same \
          connections for B and the peer); CPUxA: CPU per request over limit A's; other%: the \
          largest share of the machine other processes used in a kept run; tries: attempts \
          (! = a kept run was still disturbed)"

@@ -33,6 +33,8 @@ pub struct Summary {
     pub p99_ms: f64,
     /// Median CPU µs per request.
     pub cpu_us_per_request: f64,
+    /// Median CPU µs per request of the server process alone (HTTP rows).
+    pub server_own_cpu_us_per_request: Option<f64>,
     /// The largest peak resident memory of the server over the runs, bytes.
     pub peak_rss_bytes: Option<u64>,
     /// Failed requests over all runs.
@@ -138,6 +140,11 @@ pub fn summarize(runs: &[Run]) -> Summary {
         p50_ms: pick(|m| m.p50_ms),
         p99_ms: pick(|m| m.p99_ms),
         cpu_us_per_request: pick(|m| m.cpu_us_per_request),
+        server_own_cpu_us_per_request: runs
+            .iter()
+            .all(|run| run.measurement.server_own_cpu_us_per_request.is_some())
+            .then(|| pick(|m| m.server_own_cpu_us_per_request.unwrap_or(0.0)))
+            .filter(|_| !runs.is_empty()),
         peak_rss_bytes: runs
             .iter()
             .filter_map(|run| run.measurement.peak_rss_bytes)
@@ -176,11 +183,23 @@ pub fn rows(measured: Vec<(System, Vec<Run>)>) -> Vec<Row> {
     };
     for index in 0..rows.len() {
         let system = rows[index].system.clone();
-        let SystemKind::Http(ServerKind::Fezz { sandbox }) = system.kind else {
+        let SystemKind::Http(ServerKind::Fezz { sandbox, baseline }) = system.kind else {
             continue;
         };
         let own = rows[index].summary.clone();
-        let limit_a = find(&rows, &|other| other.kind == SystemKind::LimitA { sandbox });
+        // The baseline's own limit A when it was measured, else this build's.
+        let limit_a = find(&rows, &|other| {
+            other.kind == SystemKind::LimitA { sandbox, baseline }
+        })
+        .or_else(|| {
+            find(&rows, &|other| {
+                other.kind
+                    == SystemKind::LimitA {
+                        sandbox,
+                        baseline: false,
+                    }
+            })
+        });
         let limit_f = find(&rows, &|other| other.kind == SystemKind::LimitF);
         let same = |kind: ServerKind| {
             find(&rows, &|other| {
@@ -232,6 +251,7 @@ pub fn table(rows: &[Row]) -> String {
         "p99 ms",
         "RSS MiB",
         "CPU us/req",
+        "own us",
         "xA",
         "CPUxA",
         "xF",
@@ -261,6 +281,9 @@ pub fn table(rows: &[Row]) -> String {
                 |bytes| format!("{:.1}", bytes as f64 / 1048576.0),
             ),
             format!("{:.0}", summary.cpu_us_per_request),
+            summary
+                .server_own_cpu_us_per_request
+                .map_or_else(|| "-".to_owned(), |own| format!("{own:.0}")),
             cell(ratios.to_limit_a),
             cell(ratios.cpu_to_limit_a),
             cell(ratios.to_limit_f),
@@ -316,7 +339,11 @@ pub(crate) mod tests {
 
     /// A report with every row, with made-up figures.
     pub(crate) fn sample_rows() -> Vec<Row> {
-        let groups: Vec<String> = GROUPS.iter().map(|group| group.to_string()).collect();
+        let groups: Vec<String> = GROUPS
+            .iter()
+            .filter(|group| !crate::systems::BASELINE_GROUPS.contains(group))
+            .map(|group| group.to_string())
+            .collect();
         let measured = systems(&groups, &[16, 64])
             .unwrap()
             .into_iter()
@@ -335,6 +362,7 @@ pub(crate) mod tests {
                             p99_ms: 2.0 + index as f64,
                             cpu_us_per_request: 500.0 + round as f64,
                             peak_rss_bytes: system.connections.map(|_| 8 << 20),
+                            server_own_cpu_us_per_request: system.connections.map(|_| 100.0),
                             busy: Busy {
                                 other_share: 0.01 * round as f64,
                                 ..Busy::default()
@@ -360,6 +388,8 @@ pub(crate) mod tests {
         assert!((first.max_other_share - 0.03).abs() < 1e-12);
         assert_eq!(first.peak_rss_bytes, None);
         assert_eq!(rows[3].summary.peak_rss_bytes, Some(8 << 20));
+        assert_eq!(first.server_own_cpu_us_per_request, None);
+        assert_eq!(rows[3].summary.server_own_cpu_us_per_request, Some(100.0));
         assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
     }
 

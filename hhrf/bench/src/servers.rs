@@ -24,6 +24,18 @@ pub struct Artifacts {
     pub library: PathBuf,
     /// The hello function's manifest (`examples/hello-c/fezz.json`).
     pub manifest: PathBuf,
+    /// Another build to compare with in the same run (`--baseline DIR`).
+    pub baseline: Option<Baseline>,
+}
+
+/// The `hhrf` and `fezz-runner` of another build (say, of the main branch), whose rows run
+/// alternating with this build's.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// Its hhrf.
+    pub hhrf: PathBuf,
+    /// Its runner.
+    pub runner: PathBuf,
 }
 
 /// The user runners switch to when hhrf runs as root (its default `--runner-user`).
@@ -152,6 +164,8 @@ pub enum ServerKind {
     Fezz {
         /// Which deployment.
         sandbox: bool,
+        /// Whether the baseline build serves it.
+        baseline: bool,
     },
 }
 
@@ -184,14 +198,19 @@ impl Server {
                 command.arg("-D").arg("-f").arg(conf);
                 (command, "/hello.cgi/world".to_owned())
             }
-            ServerKind::Fezz { sandbox } => {
-                let mut command = Command::new(&artifacts.hhrf);
+            ServerKind::Fezz { sandbox, baseline } => {
+                let (hhrf, runner) = match (&artifacts.baseline, baseline) {
+                    (Some(other), true) => (&other.hhrf, &other.runner),
+                    (None, true) => bail!("fezz-baseline needs --baseline"),
+                    (_, false) => (&artifacts.hhrf, &artifacts.runner),
+                };
+                let mut command = Command::new(hhrf);
                 command
                     .arg("--root")
                     .arg(&work.hhrf_root)
                     .arg("--listen")
                     .arg(address.to_string())
-                    .env("FEZZ_RUNNER", &artifacts.runner);
+                    .env("FEZZ_RUNNER", runner);
                 let id = if sandbox { "hello-c" } else { "hello-c-open" };
                 (command, format!("/rpc/{id}@1/world"))
             }

@@ -37,6 +37,8 @@ pub enum SystemKind {
     LimitA {
         /// Whether the runner gets the sandbox variables.
         sandbox: bool,
+        /// Whether it is the baseline runner (`--baseline`).
+        baseline: bool,
     },
     /// Limit F: fork from a process that loaded the library.
     LimitF,
@@ -52,15 +54,21 @@ impl System {
 }
 
 /// The row groups that `--systems` names.
-pub const GROUPS: [&str; 7] = [
+pub const GROUPS: [&str; 9] = [
     "limit-a",
     "limit-a-open",
+    "limit-a-baseline",
     "limit-f",
     "limit-b",
     "peer",
     "fezz",
     "fezz-open",
+    "fezz-baseline",
 ];
+
+/// The groups that need `--baseline` (the builds of another checkout, compared in the same
+/// run).
+pub const BASELINE_GROUPS: [&str; 2] = ["limit-a-baseline", "fezz-baseline"];
 
 /// The rows for the chosen groups, each HTTP row once per connection count, in table order.
 pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<System>> {
@@ -82,20 +90,36 @@ pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<Sys
         rows.push(floor(
             "limit-a",
             "limit A: spawn runner (sandbox)",
-            SystemKind::LimitA { sandbox: true },
+            SystemKind::LimitA {
+                sandbox: true,
+                baseline: false,
+            },
         ));
     }
     if wanted("limit-a-open") {
         rows.push(floor(
             "limit-a-open",
             "limit A: spawn runner (no sandbox)",
-            SystemKind::LimitA { sandbox: false },
+            SystemKind::LimitA {
+                sandbox: false,
+                baseline: false,
+            },
+        ));
+    }
+    if wanted("limit-a-baseline") {
+        rows.push(floor(
+            "limit-a-baseline",
+            "limit A: baseline runner (sandbox)",
+            SystemKind::LimitA {
+                sandbox: true,
+                baseline: true,
+            },
         ));
     }
     if wanted("limit-f") {
         rows.push(floor("limit-f", "limit F: fork loaded", SystemKind::LimitF));
     }
-    let http: [(&str, &str, &str, ServerKind); 4] = [
+    let http: [(&str, &str, &str, ServerKind); 5] = [
         (
             "limit-b",
             "limit B: in-process hyper",
@@ -107,13 +131,28 @@ pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<Sys
             "fezz",
             "fezz: hhrf (sandbox)",
             "fresh",
-            ServerKind::Fezz { sandbox: true },
+            ServerKind::Fezz {
+                sandbox: true,
+                baseline: false,
+            },
         ),
         (
             "fezz-open",
             "fezz: hhrf (no sandbox)",
             "fresh",
-            ServerKind::Fezz { sandbox: false },
+            ServerKind::Fezz {
+                sandbox: false,
+                baseline: false,
+            },
+        ),
+        (
+            "fezz-baseline",
+            "fezz: baseline hhrf (sandbox)",
+            "fresh",
+            ServerKind::Fezz {
+                sandbox: true,
+                baseline: true,
+            },
         ),
     ];
     for (group, name, mode, kind) in http {
@@ -169,6 +208,9 @@ pub struct Measurement {
     /// CPU time per request of the system (server and its children; a floor's whole
     /// process tree), microseconds.
     pub cpu_us_per_request: f64,
+    /// The part of it the server process itself used (not its children), microseconds;
+    /// `None` for the floors.
+    pub server_own_cpu_us_per_request: Option<f64>,
     /// The server's peak resident memory (`VmHWM`), bytes; `None` for the floors.
     pub peak_rss_bytes: Option<u64>,
     /// The largest `VmRSS` sampled during the measured part, bytes.
@@ -205,11 +247,20 @@ pub fn measure(
     settings: &RunSettings,
 ) -> anyhow::Result<Measurement> {
     match system.kind {
-        SystemKind::LimitA { sandbox } => {
+        SystemKind::LimitA { sandbox, baseline } => {
+            let runner = if baseline {
+                &artifacts
+                    .baseline
+                    .as_ref()
+                    .context("limit-a-baseline needs --baseline")?
+                    .runner
+            } else {
+                &artifacts.runner
+            };
             let mut command = Command::new(&artifacts.bench);
             command
                 .args(["loop", "--kind", "spawn", "--runner"])
-                .arg(&artifacts.runner)
+                .arg(runner)
                 .arg("--scratch")
                 .arg(&work.scratch);
             if sandbox {
@@ -270,6 +321,7 @@ fn measure_loop(
         p99_ms: quantile_ms(&mut report.latencies_us, 0.99),
         errors: 0,
         cpu_us_per_request: tree * 1e6 / calls,
+        server_own_cpu_us_per_request: None,
         peak_rss_bytes: None,
         sampled_rss_bytes: None,
         busy: Busy::of(&machine, tree + own, wall, cpus()),
@@ -310,7 +362,9 @@ fn measure_http(
     );
     let wall = started.elapsed().as_secs_f64();
     let machine = MachineCpu::now()?.since(&machine_before);
-    let server_cpu = ProcessCpu::of(pid)?.total() - server_before.total();
+    let server_after = ProcessCpu::of(pid)?;
+    let server_cpu = server_after.total() - server_before.total();
+    let server_own = server_after.own - server_before.own;
     let wrk_cpu = procstat::rusage_seconds(libc::RUSAGE_CHILDREN) - children_before;
     let own = procstat::rusage_seconds(libc::RUSAGE_SELF) - self_before;
     let sampled = sampler.finish();
@@ -328,6 +382,7 @@ fn measure_http(
         p99_ms: result.p99_ms,
         errors: result.errors,
         cpu_us_per_request: server_cpu * 1e6 / result.requests as f64,
+        server_own_cpu_us_per_request: Some(server_own * 1e6 / result.requests as f64),
         peak_rss_bytes: peak,
         sampled_rss_bytes: Some(sampled),
         busy: Busy::of(&machine, server_cpu + wrk_cpu + own, wall, cpus()),
@@ -340,7 +395,11 @@ mod tests {
 
     #[test]
     fn rows_follow_the_groups_and_connection_counts() {
-        let all: Vec<String> = GROUPS.iter().map(|group| group.to_string()).collect();
+        let all: Vec<String> = GROUPS
+            .iter()
+            .filter(|group| !BASELINE_GROUPS.contains(group))
+            .map(|group| group.to_string())
+            .collect();
         let rows = systems(&all, &[16, 64]).unwrap();
         let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
         assert_eq!(
@@ -361,6 +420,13 @@ mod tests {
         );
         assert_eq!(rows.iter().filter(|row| row.is_fezz()).count(), 4);
         assert!(systems(&["nginx".to_owned()], &[16]).is_err());
+        let baseline = systems(
+            &["fezz-baseline".to_owned(), "limit-a-baseline".to_owned()],
+            &[16],
+        )
+        .unwrap();
+        let ids: Vec<&str> = baseline.iter().map(|row| row.id.as_str()).collect();
+        assert_eq!(ids, ["limit-a-baseline", "fezz-baseline-fresh-c16"]);
     }
 
     #[test]
