@@ -314,12 +314,26 @@ fn set_rlimit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()>
 /// A Landlock rule for `path` with `access` (narrowed to file rights for a file).
 fn rule(path: &Path, access: BitFlags<AccessFs>) -> io::Result<PathBeneath<PathFd>> {
     let fd = PathFd::new(path).map_err(|error| io::Error::other(error.to_string()))?;
-    let access = if path.is_dir() {
+    Ok(rule_for(fd, access))
+}
+
+/// The rule for an opened path: whether it is a folder comes from the descriptor (`fstat`),
+/// not from a second lookup of the path.
+fn rule_for(fd: PathFd, access: BitFlags<AccessFs>) -> PathBeneath<PathFd> {
+    use std::os::fd::{AsFd, AsRawFd};
+    // SAFETY: fstat writes one struct stat (plain data) into a zeroed local; the descriptor
+    // is open (an O_PATH descriptor, which fstat accepts).
+    let is_dir = unsafe {
+        let mut stat: libc::stat = std::mem::zeroed();
+        libc::fstat(fd.as_fd().as_raw_fd(), &mut stat) == 0
+            && stat.st_mode & libc::S_IFMT == libc::S_IFDIR
+    };
+    let access = if is_dir {
         access
     } else {
         access & AccessFs::from_file(TARGET_ABI)
     };
-    Ok(PathBeneath::new(fd, access))
+    PathBeneath::new(fd, access)
 }
 
 /// The Landlock ruleset of `policy`, every path opened; and whether TCP rules are handled.
@@ -355,8 +369,9 @@ fn paths_and_network(policy: &Policy, library: &Path) -> Result<(RulesetCreated,
         system.extend(NETWORK_READ_PATHS.iter().map(|path| (*path, read)));
     }
     for (path, access) in system {
-        if let Ok(rule) = rule(Path::new(path), access) {
-            created = created.add_rule(rule).map_err(landlock)?;
+        // A missing one is skipped without formatting its error (strerror, gettext).
+        if let Ok(fd) = PathFd::new(path) {
+            created = created.add_rule(rule_for(fd, access)).map_err(landlock)?;
         }
     }
     // The library's own folder, after symbolic links (the file the loader really opens).

@@ -8,6 +8,15 @@
 //! after removing the bases of hhrf processes that are gone; [`Scratch`], one call's folder,
 //! removed on drop; [`remove_tree`], the bounded removal both use.
 //!
+//! **Spare folders.** Creating and removing a folder per call is costly on ext4 (its inode
+//! allocator skips every recently freed inode, so at hundreds of calls a second one `mkdir`
+//! cost hhrf ~0.2 ms of CPU: `hhrf/bench/README.md`). A call's folder that the function left
+//! exactly as it was made (empty, no subfolder, the same mode, owner and inode flags, no
+//! extended attributes) therefore gets fresh timestamps and is kept as a spare (at most
+//! [`MAX_SPARE_FOLDERS`]); the next call gets a spare renamed to its own new `call-<n>` name
+//! instead of a new folder. Anything else a function did to its folder makes it removed as
+//! before, so a call never sees what an earlier call left.
+//!
 //! Removal never follows symbolic links, restores the permissions a function may have taken
 //! away (a folder chmod-ed to 0), visits at most [`MAX_SCRATCH_ENTRIES`] entries, and reports
 //! rather than panics: what it could not remove is logged.
@@ -17,10 +26,13 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Most entries one removal visits; past it, the rest is left and logged.
 pub const MAX_SCRATCH_ENTRIES: usize = 100_000;
+
+/// Most clean folders kept for reuse (module docs, "Spare folders").
+pub const MAX_SPARE_FOLDERS: usize = 256;
 
 /// The prefix of a base folder's name: `hhrf-<pid>`.
 const BASE_PREFIX: &str = "hhrf-";
@@ -30,6 +42,24 @@ const BASE_PREFIX: &str = "hhrf-";
 pub struct ScratchBase {
     dir: PathBuf,
     next: AtomicU64,
+    spares: Arc<Mutex<Vec<Spare>>>,
+}
+
+/// A call's folder as hhrf made it: what it must still be to be reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Made {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    /// The inode flags (`FS_IOC_GETFLAGS`), when the file system has them.
+    flags: Option<libc::c_long>,
+}
+
+/// A clean folder waiting for its next call.
+#[derive(Debug)]
+struct Spare {
+    path: PathBuf,
+    made: Made,
 }
 
 impl ScratchBase {
@@ -48,6 +78,7 @@ impl ScratchBase {
         Ok(ScratchBase {
             dir,
             next: AtomicU64::new(1),
+            spares: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
@@ -69,17 +100,118 @@ impl ScratchBase {
     }
 
     /// Creates the next call's folder, `<base>/call-<n>`, mode 0700, owned by `owner`
-    /// (`(uid, gid)`) when given, so that a runner running as that user can write in it.
+    /// (`(uid, gid)`) when given, so that a runner running as that user can write in it: a
+    /// clean spare renamed to that name when there is one of the same owner, else a new
+    /// folder.
     pub fn call(&self, owner: Option<(u32, u32)>) -> io::Result<Scratch> {
         let number = self.next.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("call-{number}"));
+        let spare = {
+            let mut spares = self.spares.lock().unwrap_or_else(PoisonError::into_inner);
+            let owned = |spare: &Spare| {
+                owner.is_none_or(|(uid, gid)| (spare.made.uid, spare.made.gid) == (uid, gid))
+            };
+            spares
+                .iter()
+                .rposition(owned)
+                .map(|index| spares.swap_remove(index))
+        };
+        if let Some(spare) = spare {
+            if fs::rename(&spare.path, &path).is_ok() {
+                return Ok(Scratch {
+                    path,
+                    made: Some(spare.made),
+                    spares: Some(self.spares.clone()),
+                });
+            }
+            // Renaming failed (someone removed it?): forget it and make a new one.
+            let _ = remove_tree(&spare.path, MAX_SCRATCH_ENTRIES);
+        }
         fs::DirBuilder::new().mode(0o700).create(&path)?;
-        let scratch = Scratch { path };
+        let mut scratch = Scratch {
+            path,
+            made: None,
+            spares: Some(self.spares.clone()),
+        };
         if let Some((uid, gid)) = owner {
             std::os::unix::fs::chown(&scratch.path, Some(uid), Some(gid))?;
         }
+        scratch.made = made(&scratch.path);
         Ok(scratch)
     }
+
+    /// How many clean folders wait for a call.
+    pub fn spare_count(&self) -> usize {
+        self.spares
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// The mode, owner and inode flags of the folder at `path` as it is now.
+fn made(path: &Path) -> Option<Made> {
+    let folder = open_folder(path).ok()?;
+    let meta = folder.metadata().ok()?;
+    Some(Made {
+        mode: meta.mode(),
+        uid: meta.uid(),
+        gid: meta.gid(),
+        flags: inode_flags(&folder),
+    })
+}
+
+/// Opens a folder itself (never through a symbolic link).
+fn open_folder(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// The inode flags of an open file (`FS_IOC_GETFLAGS`), if its file system has them.
+fn inode_flags(file: &fs::File) -> Option<libc::c_long> {
+    use std::os::fd::AsRawFd;
+    let mut flags: libc::c_long = 0;
+    // SAFETY: FS_IOC_GETFLAGS writes one integer into `flags`; the descriptor is open.
+    let result = unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
+    (result == 0).then_some(flags)
+}
+
+/// Whether the folder at `path` is still exactly as `made`: a folder (not a link), empty,
+/// without subfolders, with the same mode, owner and inode flags, and no extended
+/// attributes. If so, gives it fresh timestamps (a function may have set them) and says yes.
+fn clean(path: &Path, made: Made) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(folder) = open_folder(path) else {
+        return false;
+    };
+    let Ok(meta) = folder.metadata() else {
+        return false;
+    };
+    if !meta.is_dir()
+        || meta.nlink() != 2
+        || (meta.mode(), meta.uid(), meta.gid()) != (made.mode, made.uid, made.gid)
+        || inode_flags(&folder) != made.flags
+    {
+        return false;
+    }
+    // SAFETY: flistxattr with a null buffer and size 0 only returns the list's length.
+    let xattrs = unsafe { libc::flistxattr(folder.as_raw_fd(), std::ptr::null_mut(), 0) };
+    if xattrs != 0 {
+        return false;
+    }
+    let empty = fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none());
+    if !empty {
+        return false;
+    }
+    let now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: libc::UTIME_NOW,
+    };
+    // SAFETY: futimens reads two timespecs from the array; the descriptor is open.
+    unsafe { libc::futimens(folder.as_raw_fd(), [now, now].as_ptr()) == 0 }
 }
 
 /// One call's scratch folder; removed (bounded, see [`remove_tree`]) when dropped, on a
@@ -87,6 +219,10 @@ impl ScratchBase {
 #[derive(Debug)]
 pub struct Scratch {
     path: PathBuf,
+    /// What the folder was when the call got it; `None`: never reused.
+    made: Option<Made>,
+    /// Where it goes back when the call left it clean.
+    spares: Option<Arc<Mutex<Vec<Spare>>>>,
 }
 
 impl Scratch {
@@ -104,7 +240,17 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let path = std::mem::take(&mut self.path);
+        let (made, spares) = (self.made, self.spares.take());
         let remove = move || {
+            if let (Some(made), Some(spares)) = (made, spares) {
+                if clean(&path, made) {
+                    let mut spares = spares.lock().unwrap_or_else(PoisonError::into_inner);
+                    if spares.len() < MAX_SPARE_FOLDERS {
+                        spares.push(Spare { path, made });
+                        return;
+                    }
+                }
+            }
             if let Err(error) = remove_tree(&path, MAX_SCRATCH_ENTRIES) {
                 crate::log::line(format_args!(
                     "scratch folder {} not fully removed: {error}",
@@ -252,6 +398,90 @@ mod tests {
         assert!(!path.exists());
         let second = base.call(None).unwrap();
         assert_ne!(second.path(), path);
+    }
+
+    #[test]
+    fn a_clean_folder_is_reused_under_a_new_name_with_fresh_timestamps() {
+        let parent = tempfile::tempdir().unwrap();
+        let base = ScratchBase::create(parent.path()).unwrap();
+        let first = base.call(None).unwrap();
+        let first_path = first.path().to_owned();
+        let old = libc::timespec {
+            tv_sec: 1,
+            tv_nsec: 0,
+        };
+        let c_path = std::ffi::CString::new(first_path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path and two timespecs.
+        let result =
+            unsafe { libc::utimensat(libc::AT_FDCWD, c_path.as_ptr(), [old, old].as_ptr(), 0) };
+        assert_eq!(result, 0);
+        drop(first);
+        assert_eq!(base.spare_count(), 1);
+        let second = base.call(None).unwrap();
+        assert_ne!(second.path(), first_path, "each call has a name of its own");
+        assert!(!first_path.exists());
+        assert_eq!(base.spare_count(), 0);
+        let meta = fs::metadata(second.path()).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+        assert!(
+            meta.mtime() > 1 && meta.atime() > 1,
+            "timestamps were not reset"
+        );
+        assert_eq!(fs::read_dir(second.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_folder_the_function_changed_is_removed_not_reused() {
+        let parent = tempfile::tempdir().unwrap();
+        let base = ScratchBase::create(parent.path()).unwrap();
+        type Change = (&'static str, fn(&Path));
+        let changes: [Change; 4] = [
+            ("a file", |path| fs::write(path.join("left"), b"x").unwrap()),
+            ("a subfolder", |path| {
+                fs::create_dir(path.join("sub")).unwrap()
+            }),
+            ("the mode", |path| {
+                fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap()
+            }),
+            ("an extended attribute", |path| {
+                let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+                // SAFETY: NUL-terminated name and path, a 1-byte value.
+                let result = unsafe {
+                    libc::setxattr(
+                        c_path.as_ptr(),
+                        c"user.fezz".as_ptr(),
+                        b"1".as_ptr().cast(),
+                        1,
+                        0,
+                    )
+                };
+                assert_eq!(result, 0, "{}", io::Error::last_os_error());
+            }),
+        ];
+        for (what, change) in changes {
+            let scratch = base.call(None).unwrap();
+            let path = scratch.path().to_owned();
+            change(&path);
+            drop(scratch);
+            assert_eq!(base.spare_count(), 0, "reused after {what}");
+            assert!(!path.exists(), "not removed after {what}");
+        }
+    }
+
+    #[test]
+    fn spares_are_bounded() {
+        let parent = tempfile::tempdir().unwrap();
+        let base = ScratchBase::create(parent.path()).unwrap();
+        let calls: Vec<Scratch> = (0..MAX_SPARE_FOLDERS + 3)
+            .map(|_| base.call(None).unwrap())
+            .collect();
+        let paths: Vec<PathBuf> = calls.iter().map(|call| call.path().to_owned()).collect();
+        drop(calls);
+        assert_eq!(base.spare_count(), MAX_SPARE_FOLDERS);
+        assert_eq!(
+            paths.iter().filter(|path| path.exists()).count(),
+            MAX_SPARE_FOLDERS
+        );
     }
 
     #[test]

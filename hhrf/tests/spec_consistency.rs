@@ -46,7 +46,7 @@ use hhrf::outcome::{classify, ExitState, Outcome, MAX_STDOUT_BYTES};
 use hhrf::privileges::DEFAULT_RUNNER_USER;
 use hhrf::routes::MAX_ROUTE_BYTES;
 use hhrf::runner::MAX_CONCURRENT_CALLS;
-use hhrf::scratch::MAX_SCRATCH_ENTRIES;
+use hhrf::scratch::{MAX_SCRATCH_ENTRIES, MAX_SPARE_FOLDERS};
 use hhrf::server::HEADER_READ_TIMEOUT;
 
 fn root() -> PathBuf {
@@ -195,6 +195,7 @@ fn limits_table_matches_the_constants() {
         ("MIN_SANDBOX_FILE_BYTES", MIN_SANDBOX_FILE_BYTES as u128),
         ("MAX_SANDBOX_FILE_BYTES", MAX_SANDBOX_FILE_BYTES as u128),
         ("MAX_SCRATCH_ENTRIES", MAX_SCRATCH_ENTRIES as u128),
+        ("MAX_SPARE_FOLDERS", MAX_SPARE_FOLDERS as u128),
     ];
     let spec: Vec<(String, u128)> = table(&section(&http_md(), "## Limits"))
         .into_iter()
