@@ -60,6 +60,7 @@ pub const BREAKS: &[(&str, &str)] = &[
     ("two-frames-per-request", "runner-one-frame-per-request"),
     ("exit-1-at-the-end", "runner-clean-end"),
     ("moves-stdout-first", "runner-move-failure"),
+    ("sigpipe-default", "runner-sigpipe-ignored"),
 ];
 
 struct Failure {
@@ -94,7 +95,7 @@ fn main() {
         }
         return;
     }
-    if !broken("dies-by-sigpipe") {
+    if !broken("dies-by-sigpipe") && !broken("sigpipe-default") {
         // SAFETY: ignoring SIGPIPE only changes a signal disposition.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     } else {
