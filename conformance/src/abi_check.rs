@@ -84,6 +84,20 @@ pub fn run_here(name: &str, library: &Path) -> Result<(), String> {
     }
 }
 
+/// The AddressSanitizer runtime: `$FEZZ_ASAN_RUNTIME`, else what `$CC -print-file-name` names.
+fn sanitizer_runtime() -> Option<std::ffi::OsString> {
+    if let Some(runtime) = std::env::var_os("FEZZ_ASAN_RUNTIME") {
+        return Some(runtime);
+    }
+    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let output = std::process::Command::new(compiler)
+        .arg("-print-file-name=libasan.so")
+        .output()
+        .ok()?;
+    let path = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    Path::new(&path).is_absolute().then(|| path.into())
+}
+
 /// Runs check `name` against `library` in a new process of this executable; a crash or a hang
 /// of the function fails it.
 pub fn run_isolated(name: &str, library: &Path) -> Result<(), String> {
@@ -97,8 +111,22 @@ pub fn run_isolated(name: &str, library: &Path) -> Result<(), String> {
         ]),
         ..RunOptions::default()
     };
-    let outcome = process::run_with(&command, &options, Vec::new(), Duration::from_secs(20))
+    let mut outcome = process::run_with(&command, &options, Vec::new(), Duration::from_secs(20))
         .map_err(|error| error.to_string())?;
+    // A library built with AddressSanitizer loads only into a process whose first library is
+    // the sanitizer runtime: preload it, as conformance/asan/fezz-asan-runner does for runners.
+    if String::from_utf8_lossy(&outcome.stderr).contains("ASan runtime does not come first") {
+        if let Some(runtime) = sanitizer_runtime() {
+            let mut options = options.clone();
+            options.env.push(("LD_PRELOAD".into(), runtime.into()));
+            options.env.push((
+                "ASAN_OPTIONS".into(),
+                "detect_leaks=0:abort_on_error=1".into(),
+            ));
+            outcome = process::run_with(&command, &options, Vec::new(), Duration::from_secs(20))
+                .map_err(|error| error.to_string())?;
+        }
+    }
     if outcome.status.success() && !outcome.timed_out {
         return Ok(());
     }
