@@ -261,7 +261,7 @@ impl Server {
         self.state.admin.readiness.stop();
         let limit = self.drain_limit();
         log::line(format_args!(
-            "stopping ({reason}): /_fezz/ready answers 503; accepting connections for {} ms more, then draining for at most {} ms",
+            "stopping ({reason}): /_fezz/ready answers 503; accepting connections for {} ms more, then draining for at most {} ms (a second signal stops at once)",
             self.drain_delay.as_millis(),
             limit.as_millis()
         ));
