@@ -306,7 +306,7 @@ async fn handle(
         .unwrap_or_else(|payload| Outcome::Internal {
             reason: format!("hhrf panicked: {}", panic_message(payload.as_ref())),
         });
-    log.finish(&outcome);
+    log.finish(&outcome, None);
     Ok(outcome
         .into_response(&id)
         .map(|body| ResponseBody::new(body, None)))

@@ -53,6 +53,7 @@ pub const USAGE: &str = "\
 usage: hhrf [serve] [--listen ADDR] [--root DIR] [--timeout-ms N] [--max-calls N] [--max-queue N]
             [--memory-budget BYTES] [--backlog N] [--runner-user UID[:GID]]
             [--admin-listen ADDR] [--drain-delay-ms N] [--drain-timeout-ms N]
+            [--log-format human|json]
        hhrf new --lang rust|c|zig NAME [--dir DIR]
        hhrf invoke LIBRARY|ID@VERSION [PATH] [-X METHOD] [-H 'NAME: VALUE']... [-d BODY] [--json|--diag]
 
@@ -93,6 +94,9 @@ options of serve (each overrides its environment variable):
   --drain-timeout-ms N
                     then wait at most N ms for calls in flight [HHRF_DRAIN_TIMEOUT_MS, default:
                     the longest function timeout + 3000]
+  --log-format human|json
+                    the log on stderr: `hhrf: key=value` lines, or one JSON object per line
+                                                                      [HHRF_LOG_FORMAT, default human]
   -h, --help        print this help
   -V, --version     print the version
 
@@ -127,6 +131,8 @@ pub struct Config {
     /// How long in-flight calls may take once the listener is closed; `None`: the longest
     /// function timeout plus 3 s.
     pub drain_timeout: Option<Duration>,
+    /// How the log is written (`--log-format`).
+    pub log_format: crate::log::LogFormat,
 }
 
 /// What the command line asks for.
@@ -177,6 +183,7 @@ pub fn parse(
     let mut admin_listen: Option<(String, OsString)> = None;
     let mut drain_delay: Option<(String, OsString)> = None;
     let mut drain_timeout: Option<(String, OsString)> = None;
+    let mut log_format: Option<(String, OsString)> = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy().into_owned();
@@ -200,6 +207,7 @@ pub fn parse(
             "--admin-listen" => (&mut admin_listen, "--admin-listen"),
             "--drain-delay-ms" => (&mut drain_delay, "--drain-delay-ms"),
             "--drain-timeout-ms" => (&mut drain_timeout, "--drain-timeout-ms"),
+            "--log-format" => (&mut log_format, "--log-format"),
             _ => return Err(ConfigError::UnknownArgument(text)),
         };
         let value = match inline {
@@ -241,6 +249,14 @@ pub fn parse(
     let drain_timeout = match drain_timeout.or_else(|| from_env("HHRF_DRAIN_TIMEOUT_MS")) {
         None => None,
         given => Some(number(given, 0, 0..=MAX_DRAIN_MS)?),
+    };
+    let log_format = match log_format.or_else(|| from_env("HHRF_LOG_FORMAT")) {
+        None => crate::log::LogFormat::default(),
+        Some((source, value)) => {
+            let text = value.to_string_lossy();
+            crate::log::LogFormat::from_name(&text)
+                .ok_or_else(|| invalid(&source, &text, "must be human or json"))?
+        }
     };
     let admin_listen = match admin_listen.or_else(|| from_env("HHRF_ADMIN_LISTEN")) {
         None => None,
@@ -293,6 +309,7 @@ pub fn parse(
         admin_listen,
         drain_delay: Duration::from_millis(drain_delay),
         drain_timeout: drain_timeout.map(Duration::from_millis),
+        log_format,
     }))
 }
 
@@ -483,6 +500,11 @@ mod tests {
         assert_eq!(config.drain_timeout, Some(Duration::from_millis(2500)));
         let error = run(&["--drain-delay-ms", "7200001"], &[]).unwrap_err();
         assert!(error.to_string().contains("0..=7200000"), "{error}");
+        assert_eq!(
+            serve(&["--log-format", "json"], &[]).log_format,
+            crate::log::LogFormat::Json
+        );
+        assert!(run(&[], &[("HHRF_LOG_FORMAT", "xml")]).is_err());
         let error = run(&[], &[("HHRF_ADMIN_LISTEN", "admin")]).unwrap_err();
         assert!(
             error.to_string().starts_with("HHRF_ADMIN_LISTEN="),

@@ -73,6 +73,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     };
 
+    log::init(config.log_format);
     // Before any thread exists: the descriptor limit and the subreaper hold for everything
     // hhrf starts.
     raise_descriptor_limit();

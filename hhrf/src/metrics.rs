@@ -27,7 +27,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::admission::{AdmissionStats, Refusal};
-use crate::outcome::{signal_name, Outcome};
+use crate::outcome::{signal_name, ExitState, Outcome};
 use crate::runner::RunOutput;
 use crate::usage::Usage;
 
@@ -395,13 +395,15 @@ impl Metrics {
     }
 }
 
-/// What a runner run contributed to a request's metrics.
+/// What a runner run contributed to a request's metrics and log event.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunnerFacts {
     /// Spawn to the first byte of output.
     pub startup: Option<Duration>,
     /// CPU time and peak memory.
     pub usage: Option<Usage>,
+    /// How the runner ended.
+    pub exit: Option<ExitState>,
 }
 
 impl From<&RunOutput> for RunnerFacts {
@@ -409,6 +411,7 @@ impl From<&RunOutput> for RunnerFacts {
         RunnerFacts {
             startup: output.startup,
             usage: output.usage,
+            exit: Some(output.exit),
         }
     }
 }
@@ -501,6 +504,7 @@ mod tests {
                 cpu: Duration::from_millis(3),
                 peak_memory_bytes: 4 << 20,
             }),
+            exit: Some(ExitState::Exited(0)),
         });
         ok.finish(&Outcome::Response {
             response: Box::new(crate::outcome::FunctionResponse {

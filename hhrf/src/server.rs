@@ -261,7 +261,7 @@ impl Server {
         self.state.admin.readiness.stop();
         let limit = self.drain_limit();
         log::line(format_args!(
-            "stopping ({reason}): /_fezz/ready answers 503; accepting connections for {} ms more, then draining for at most {} ms",
+            "stopping ({reason}): /_fezz/ready answers 503; accepting connections for {} ms more, then draining for at most {} ms (a second signal stops at once)",
             self.drain_delay.as_millis(),
             limit.as_millis()
         ));
@@ -417,7 +417,11 @@ async fn handle(
             None,
         ),
     };
-    log.finish(&outcome);
+    let log_function = log.function().map(str::to_owned);
+    log.finish(&outcome, facts.runner.as_ref());
+    if let Some(function) = log_function.as_deref() {
+        log::function_stderr(&id, function, outcome.stderr());
+    }
     facts.finish(&outcome);
     Ok(outcome
         .into_response(&id)
@@ -540,7 +544,7 @@ async fn run_call(
             Routed::NotFound => return Outcome::NotFound,
         },
     };
-    log.set_function(function.name());
+    log.set_function(function.name(), facts.mode);
     facts.function = Some(function.name());
     if let Err(outcome) = dispatch::check_content_length(&parts.headers) {
         return outcome;

@@ -33,6 +33,7 @@ use hhrf::config::{
     DEFAULT_DRAIN_DELAY_MS, DEFAULT_LISTEN, DEFAULT_ROOT, DEFAULT_TIMEOUT_MS, MAX_DRAIN_MS,
 };
 use hhrf::dispatch::HOP_BY_HOP;
+use hhrf::log::{MAX_STDERR_LOG_LINES, MAX_STDERR_LOG_LINE_BYTES};
 use hhrf::manifest::sandbox::{
     DEFAULT_SANDBOX_FILE_BYTES, MAX_SANDBOX_FILE_BYTES, MAX_SANDBOX_PATHS, MAX_SANDBOX_PATH_BYTES,
     MIN_SANDBOX_FILE_BYTES,
@@ -134,6 +135,11 @@ fn configuration_defaults_match_the_code() {
         DEFAULT_DRAIN_DELAY_MS.to_string()
     );
     assert_eq!(default("--admin-listen"), "none");
+    assert_eq!(default("--log-format"), hhrf::log::LogFormat::NAMES[0]);
+    let formats = &rows.iter().find(|row| row[0] == "--log-format").unwrap()[3];
+    for name in hhrf::log::LogFormat::NAMES {
+        assert!(formats.contains(name), "{formats}");
+    }
     for option in ["--drain-delay-ms", "--drain-timeout-ms"] {
         let rule = &rows.iter().find(|row| row[0] == option).unwrap()[3];
         assert!(
@@ -155,7 +161,8 @@ fn configuration_defaults_match_the_code() {
             "HHRF_RUNNER_USER",
             "HHRF_ADMIN_LISTEN",
             "HHRF_DRAIN_DELAY_MS",
-            "HHRF_DRAIN_TIMEOUT_MS"
+            "HHRF_DRAIN_TIMEOUT_MS",
+            "HHRF_LOG_FORMAT"
         ]
     );
 }
@@ -170,6 +177,11 @@ fn limits_table_matches_the_constants() {
         ("MAX_TEXT_BYTES", MAX_TEXT_BYTES as u128),
         ("MAX_STDOUT_BYTES", MAX_STDOUT_BYTES as u128),
         ("MAX_STDERR_BYTES", MAX_STDERR_BYTES as u128),
+        ("MAX_STDERR_LOG_LINES", MAX_STDERR_LOG_LINES as u128),
+        (
+            "MAX_STDERR_LOG_LINE_BYTES",
+            MAX_STDERR_LOG_LINE_BYTES as u128,
+        ),
         ("HEADER_READ_TIMEOUT", HEADER_READ_TIMEOUT.as_millis()),
         ("WRITE_TIMEOUT", WRITE_TIMEOUT.as_millis()),
         ("MAX_CONCURRENT_CALLS", MAX_CONCURRENT_CALLS as u128),
@@ -503,6 +515,7 @@ fn rendered_metrics() -> String {
                     cpu: std::time::Duration::from_millis(1),
                     peak_memory_bytes: 1 << 20,
                 }),
+                exit: Some(ExitState::Exited(0)),
             });
         }
         facts.finish(&outcome);
