@@ -118,7 +118,7 @@ pub fn run_isolated(name: &str, library: &Path) -> Result<(), String> {
     if String::from_utf8_lossy(&outcome.stderr).contains("ASan runtime does not come first") {
         if let Some(runtime) = sanitizer_runtime() {
             let mut options = options.clone();
-            options.env.push(("LD_PRELOAD".into(), runtime.into()));
+            options.env.push(("LD_PRELOAD".into(), runtime));
             options.env.push((
                 "ASAN_OPTIONS".into(),
                 "detect_leaks=0:abort_on_error=1".into(),
