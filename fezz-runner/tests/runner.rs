@@ -609,3 +609,40 @@ fn the_runner_is_killed_when_its_parent_dies() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// Started with too few descriptors to move its protocol streams (`RLIMIT_NOFILE` 4 and 5), the
+/// runner ends with `runner-internal` and its error frame still reaches the original stdout,
+/// because it takes every descriptor before it replaces fd 0 or 1 (spec/RUNNER.md, "Startup").
+#[test]
+fn running_out_of_descriptors_while_moving_stdio_is_16_with_the_frame_on_stdout() {
+    use std::os::unix::process::CommandExt;
+    for limit in [4u64, 5] {
+        let mut command = std::process::Command::new(support::runner());
+        command.arg(support::fixture());
+        let rlimit = libc::rlimit {
+            rlim_cur: limit,
+            rlim_max: limit,
+        };
+        // SAFETY: between fork and exec the closure only calls setrlimit (async-signal-safe).
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let output = command
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("the runner starts");
+        assert_eq!(output.status.code(), Some(16), "limit {limit}: {output:?}");
+        let (kind, payload, rest) =
+            fezz_abi::frame::split_frame(&output.stdout).expect("an error frame on stdout");
+        assert_eq!(kind, FrameKind::Error, "limit {limit}");
+        assert!(rest.is_empty(), "limit {limit}: {output:?}");
+        let error = fezz_abi::decode_error(payload).unwrap();
+        assert_eq!(error.code, "runner-internal", "limit {limit}");
+    }
+}

@@ -59,7 +59,6 @@ pub const BREAKS: &[(&str, &str)] = &[
     ("thread-per-call", "runner-one-thread"),
     ("two-frames-per-request", "runner-one-frame-per-request"),
     ("exit-1-at-the-end", "runner-clean-end"),
-    ("moves-stdout-first", "runner-move-failure"),
     ("sigpipe-default", "runner-sigpipe-ignored"),
 ];
 
@@ -158,12 +157,6 @@ fn run(protocol: &mut Box<dyn Write>) -> Result<(), Failure> {
         _ => return Err(usage("one argument only")),
     };
     // stdout: frames go to a private copy; fd 1 becomes a copy of fd 2.
-    if broken("moves-stdout-first") {
-        // SAFETY: dup2 takes descriptors only (the breakage: fd 1 is replaced before anything
-        // that can fail is taken, so a later failure's frame lands on stderr).
-        unsafe { libc::dup2(2, 1) };
-        *protocol = Box::new(std::io::stdout());
-    }
     // Take everything that can run out first (the private copies and /dev/null), then move.
     let null = File::open("/dev/null").map_err(|e| fail(RunnerExit::Internal, e.to_string()))?;
     // SAFETY: fcntl(F_DUPFD_CLOEXEC) takes and returns descriptors only.
