@@ -660,14 +660,18 @@ fn run_options(vector: &RunnerVector, library: &Path) -> Result<RunOptions, Stri
         (None, None) => None,
     };
     if let Some(bytes) = buffer {
-        options.env.push(probe_buffer_env(&bytes)?);
+        options.env.push(probe_buffer_env(&bytes, library_dir)?);
     }
     Ok(options)
 }
 
-/// Writes `bytes` to a new scratch file and returns `FEZZ_PROBE_BUFFER=<that file>`.
-pub fn probe_buffer_env(bytes: &[u8]) -> Result<(OsString, OsString), String> {
-    let path = artifacts::fresh_dir("probe-buffer")?.join("buffer");
+/// Writes `bytes` to a new file next to the probe library (in `library_dir`, which a jail
+/// wrapper lets the function read, as it must the library's folder) and returns
+/// `FEZZ_PROBE_BUFFER=<that file>`.
+pub fn probe_buffer_env(bytes: &[u8], library_dir: &Path) -> Result<(OsString, OsString), String> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = library_dir.join(format!("probe-buffer-{n}"));
     std::fs::write(&path, bytes).map_err(|error| format!("writing {}: {error}", path.display()))?;
     Ok(("FEZZ_PROBE_BUFFER".into(), path.into_os_string()))
 }
