@@ -155,7 +155,9 @@ fn configuration_defaults_match_the_code() {
             "HHRF_RUNNER_USER",
             "HHRF_ADMIN_LISTEN",
             "HHRF_DRAIN_DELAY_MS",
-            "HHRF_DRAIN_TIMEOUT_MS"
+            "HHRF_DRAIN_TIMEOUT_MS",
+            "HHRF_TRUSTED_PROXIES",
+            "HHRF_PROXY_PROTOCOL"
         ]
     );
 }
