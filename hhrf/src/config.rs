@@ -90,8 +90,8 @@ options of serve (each overrides its environment variable):
   --runner-user UID[:GID]  when hhrf runs as root, the user runners switch to (0:0: stay root)
                                                                       [HHRF_RUNNER_USER, default 61792:61792]
   --admin-listen ADDR
-                    serve /_fezz/health, ready, metrics, drain and undrain on ADDR only (the
-                    main listener then answers 404 for them)   [HHRF_ADMIN_LISTEN, default: none]
+                    serve /_fezz/health, ready, metrics, drain, undrain and the operator
+                    page /_fezz/ on ADDR only (the main listener then answers 404 for them)   [HHRF_ADMIN_LISTEN, default: none]
   --drain-delay-ms N
                     after SIGTERM, keep accepting for N ms while /_fezz/ready answers 503
                                                                       [HHRF_DRAIN_DELAY_MS, default 5000]

@@ -17,6 +17,19 @@ use crate::admission::AdmissionStats;
 /// The content type of the page.
 pub const CONTENT_TYPE: &str = "text/html; charset=utf-8";
 
+/// The page's own response fields besides its type: no script, style or image from
+/// anywhere but the document itself (a second line of defence behind [`escape`]), not
+/// framed, not cached.
+pub const HEADERS: [(&str, &str); 4] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("cache-control", "no-store"),
+    ("referrer-policy", "no-referrer"),
+];
+
 /// One function row of the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageFunction {

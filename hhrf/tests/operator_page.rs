@@ -108,6 +108,9 @@ fn the_page_renders_functions_recent_calls_and_the_chart_in_chromium() {
         page.header("content-type").as_deref(),
         Some("text/html; charset=utf-8")
     );
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(csp.starts_with("default-src 'none';"), "{csp}");
+    assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
     assert_eq!(hhrf.send("POST", "/_fezz/").status, 405);
     assert_eq!(hhrf.get("/_fezz").status, 404);
 
