@@ -25,11 +25,13 @@ use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::activity::Activity;
 use crate::admission::{Admission, AdmissionConfig};
 use crate::boundary::{catch_panic, panic_message};
 use crate::dispatch::{self, HhrfEndpoint};
 use crate::log::{self, RequestLog};
-use crate::metrics::{Metrics, Snapshot};
+use crate::metrics::{Metrics, Snapshot, MODE_FRESH};
+use crate::operator_page::{self, PageFunction, PageState};
 use crate::outcome::Outcome;
 use crate::readiness::{DrainChange, Readiness};
 use crate::registry::Registry;
@@ -59,6 +61,8 @@ pub struct Admin {
     pub ids: RequestIds,
     /// Whether the operator endpoints have a listener of their own.
     pub separate_listener: bool,
+    /// The recent traffic the operator page shows.
+    pub activity: Activity,
     registry: OnceLock<Registry>,
 }
 
@@ -78,6 +82,7 @@ impl Admin {
             groups,
             ids: RequestIds::default(),
             separate_listener,
+            activity: Activity::default(),
             registry: OnceLock::new(),
         }
     }
@@ -133,6 +138,54 @@ impl Admin {
         })
     }
 
+    /// The operator page now.
+    pub fn page(&self) -> String {
+        let (ready, body) = self.ready_body();
+        let functions = self
+            .registry()
+            .map(|registry| {
+                registry
+                    .functions()
+                    .iter()
+                    .map(|function| {
+                        let name = function.name();
+                        PageFunction {
+                            routes: registry.routes_of(&name),
+                            name,
+                            version: function.version.to_string(),
+                            mode: MODE_FRESH.to_owned(),
+                            timeout_ms: function.timeout.map(|timeout| timeout.as_millis()),
+                            limits: fezz_abi::runner_protocol::ResourceLimit::ALL
+                                .iter()
+                                .filter_map(|limit| {
+                                    let value = function.limits.get(*limit)?;
+                                    Some(format!("{}={value}", limit.manifest_field()))
+                                })
+                                .collect(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let reasons = body["reasons"]
+            .as_array()
+            .map(|reasons| {
+                reasons
+                    .iter()
+                    .filter_map(|reason| reason.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        operator_page::render(&PageState {
+            functions,
+            ready,
+            reasons,
+            admission: self.admission.stats(),
+            runners: self.groups.len(),
+            activity: self.activity.snapshot(),
+        })
+    }
+
     /// The answer of `endpoint` to `method` from `client` on `listener`.
     pub fn answer(
         &self,
@@ -146,7 +199,12 @@ impl Admin {
         }
         let read = matches!(*method, Method::GET | Method::HEAD);
         match endpoint {
-            HhrfEndpoint::Health | HhrfEndpoint::Ready | HhrfEndpoint::Metrics if !read => {
+            HhrfEndpoint::Health
+            | HhrfEndpoint::Ready
+            | HhrfEndpoint::Metrics
+            | HhrfEndpoint::Page
+                if !read =>
+            {
                 Outcome::MethodNotAllowed {
                     allow: dispatch::HHRF_ALLOW.to_owned(),
                 }
@@ -173,6 +231,12 @@ impl Admin {
                 content_type: crate::metrics::CONTENT_TYPE,
                 body: self.metrics_text().into_bytes(),
                 log_name: "metrics",
+            },
+            HhrfEndpoint::Page => Outcome::Admin {
+                status: StatusCode::OK,
+                content_type: operator_page::CONTENT_TYPE,
+                body: self.page().into_bytes(),
+                log_name: "operator-page",
             },
             HhrfEndpoint::Drain | HhrfEndpoint::Undrain if *method != Method::POST => {
                 Outcome::MethodNotAllowed {

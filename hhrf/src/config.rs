@@ -10,6 +10,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::manifest::{TimeoutMs, MAX_TIMEOUT_MS};
+use crate::proxy::{Cidr, TrustedProxies};
+
+/// The most `--trusted-proxy` blocks.
+pub const MAX_TRUSTED_PROXIES: usize = 256;
 
 /// The listening address when neither `--listen` nor `HHRF_LISTEN` is given.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -54,6 +58,7 @@ usage: hhrf [serve] [--listen ADDR] [--root DIR] [--timeout-ms N] [--max-calls N
             [--memory-budget BYTES] [--backlog N] [--runner-user UID[:GID]]
             [--admin-listen ADDR] [--drain-delay-ms N] [--drain-timeout-ms N]
             [--log-format human|json]
+            [--trusted-proxy CIDR]... [--proxy-protocol]
        hhrf new --lang rust|c|zig NAME [--dir DIR]
        hhrf invoke LIBRARY|ID@VERSION [PATH] [-X METHOD] [-H 'NAME: VALUE']... [-d BODY] [--json|--diag]
 
@@ -86,8 +91,8 @@ options of serve (each overrides its environment variable):
   --runner-user UID[:GID]  when hhrf runs as root, the user runners switch to (0:0: stay root)
                                                                       [HHRF_RUNNER_USER, default 61792:61792]
   --admin-listen ADDR
-                    serve /_fezz/health, ready, metrics, drain and undrain on ADDR only (the
-                    main listener then answers 404 for them)   [HHRF_ADMIN_LISTEN, default: none]
+                    serve /_fezz/health, ready, metrics, drain, undrain and the operator
+                    page /_fezz/ on ADDR only (the main listener then answers 404 for them)   [HHRF_ADMIN_LISTEN, default: none]
   --drain-delay-ms N
                     after SIGTERM, keep accepting for N ms while /_fezz/ready answers 503
                                                                       [HHRF_DRAIN_DELAY_MS, default 5000]
@@ -97,6 +102,11 @@ options of serve (each overrides its environment variable):
   --log-format human|json
                     the log on stderr: `hhrf: key=value` lines, or one JSON object per line
                                                                       [HHRF_LOG_FORMAT, default human]
+  --trusted-proxy CIDR
+                    believe X-Forwarded-For from peers in CIDR (repeatable; 10.0.0.0/8, ::1)
+                                              [HHRF_TRUSTED_PROXIES, comma-separated, default: none]
+  --proxy-protocol  connections from trusted proxies start with a PROXY protocol v1 line
+                                                                      [HHRF_PROXY_PROTOCOL=1]
   -h, --help        print this help
   -V, --version     print the version
 
@@ -133,6 +143,8 @@ pub struct Config {
     pub drain_timeout: Option<Duration>,
     /// How the log is written (`--log-format`).
     pub log_format: crate::log::LogFormat,
+    /// Whose `X-Forwarded-For` and PROXY line are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// What the command line asks for.
@@ -184,6 +196,8 @@ pub fn parse(
     let mut drain_delay: Option<(String, OsString)> = None;
     let mut drain_timeout: Option<(String, OsString)> = None;
     let mut log_format: Option<(String, OsString)> = None;
+    let mut trusted: Vec<(String, String)> = Vec::new();
+    let mut proxy_protocol = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy().into_owned();
@@ -193,6 +207,25 @@ pub fn parse(
             }
             _ => (text.clone(), None),
         };
+        match name.as_str() {
+            "--trusted-proxy" => {
+                let value = match inline {
+                    Some(value) => value,
+                    None => args
+                        .next()
+                        .ok_or(ConfigError::MissingValue("--trusted-proxy"))?
+                        .to_string_lossy()
+                        .into_owned(),
+                };
+                trusted.push(("--trusted-proxy".to_owned(), value));
+                continue;
+            }
+            "--proxy-protocol" if inline.is_none() => {
+                proxy_protocol = true;
+                continue;
+            }
+            _ => {}
+        }
         let slot = match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
@@ -263,6 +296,8 @@ pub fn parse(
         Some((source, value)) => Some(address(&source, &value)?),
     };
 
+    let trusted_proxies = trusted_proxies(trusted, proxy_protocol, &from_env)?;
+
     let listen = match listen {
         None => DEFAULT_LISTEN
             .parse()
@@ -310,7 +345,68 @@ pub fn parse(
         drain_delay: Duration::from_millis(drain_delay),
         drain_timeout: drain_timeout.map(Duration::from_millis),
         log_format,
+        trusted_proxies,
     }))
+}
+
+/// The trusted proxies of `--trusted-proxy` (or `HHRF_TRUSTED_PROXIES`, comma-separated,
+/// when no option gives one) and `--proxy-protocol` (or `HHRF_PROXY_PROTOCOL`, `1` or `0`).
+fn trusted_proxies(
+    mut given: Vec<(String, String)>,
+    proxy_protocol: bool,
+    from_env: &dyn Fn(&str) -> Option<(String, OsString)>,
+) -> Result<TrustedProxies, ConfigError> {
+    if given.is_empty() {
+        if let Some((source, value)) = from_env("HHRF_TRUSTED_PROXIES") {
+            let text = value.to_string_lossy().into_owned();
+            given = text
+                .split(',')
+                .map(str::trim)
+                .filter(|block| !block.is_empty())
+                .map(|block| (source.clone(), block.to_owned()))
+                .collect();
+        }
+    }
+    if given.len() > MAX_TRUSTED_PROXIES {
+        let (source, value) = &given[MAX_TRUSTED_PROXIES];
+        return Err(invalid(
+            source,
+            value,
+            &format!("at most {MAX_TRUSTED_PROXIES} trusted proxy blocks"),
+        ));
+    }
+    let blocks = given
+        .iter()
+        .map(|(source, value)| {
+            Cidr::parse(value).map_err(|rule| {
+                invalid(
+                    source,
+                    value,
+                    &format!("must be ADDR or ADDR/PREFIX (10.0.0.0/8, ::1): {rule}"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let proxy_protocol = match (proxy_protocol, from_env("HHRF_PROXY_PROTOCOL")) {
+        (true, _) => true,
+        (false, None) => false,
+        (false, Some((source, value))) => match value.to_str() {
+            Some("1") => true,
+            Some("0") => false,
+            _ => return Err(invalid(&source, &value.to_string_lossy(), "must be 1 or 0")),
+        },
+    };
+    if proxy_protocol && blocks.is_empty() {
+        return Err(invalid(
+            "--proxy-protocol",
+            "",
+            "needs --trusted-proxy: only trusted proxies may send a PROXY line",
+        ));
+    }
+    Ok(TrustedProxies {
+        blocks,
+        proxy_protocol,
+    })
 }
 
 /// A socket address from its option or variable.
@@ -509,6 +605,54 @@ mod tests {
         assert!(
             error.to_string().starts_with("HHRF_ADMIN_LISTEN="),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_repeat_and_come_from_the_environment() {
+        let config = serve(
+            &[
+                "--trusted-proxy",
+                "10.0.0.0/8",
+                "--trusted-proxy=::1",
+                "--proxy-protocol",
+            ],
+            &[("HHRF_TRUSTED_PROXIES", "192.0.2.0/24")],
+        );
+        let blocks: Vec<String> = config
+            .trusted_proxies
+            .blocks
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(blocks, ["10.0.0.0/8", "::1/128"]);
+        assert!(config.trusted_proxies.proxy_protocol);
+        let config = serve(
+            &[],
+            &[
+                ("HHRF_TRUSTED_PROXIES", "192.0.2.0/24, 127.0.0.1"),
+                ("HHRF_PROXY_PROTOCOL", "1"),
+            ],
+        );
+        assert_eq!(config.trusted_proxies.blocks.len(), 2);
+        assert!(config.trusted_proxies.proxy_protocol);
+        assert_eq!(serve(&[], &[]).trusted_proxies, TrustedProxies::default());
+        let error = run(&["--trusted-proxy", "10.0.0.0/40"], &[]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("--trusted-proxy=\"10.0.0.0/40\""),
+            "{error}"
+        );
+        let error = run(&["--proxy-protocol"], &[]).unwrap_err();
+        assert!(
+            error.to_string().contains("needs --trusted-proxy"),
+            "{error}"
+        );
+        assert!(run(&[], &[("HHRF_PROXY_PROTOCOL", "yes")]).is_err());
+        assert_eq!(
+            run(&["--trusted-proxy"], &[]).unwrap_err(),
+            ConfigError::MissingValue("--trusted-proxy")
         );
     }
 

@@ -44,6 +44,9 @@ pub const DRAIN_PATH: &str = "/_fezz/drain";
 /// The path that ends an operator's drain (`POST`).
 pub const UNDRAIN_PATH: &str = "/_fezz/undrain";
 
+/// The path of the operator page (`spec/HTTP.md`, "Operator page").
+pub const OPERATOR_PAGE_PATH: &str = "/_fezz/";
+
 /// The methods hhrf's own read endpoints answer, as an `Allow` value.
 pub const HHRF_ALLOW: &str = "GET, HEAD";
 
@@ -63,16 +66,19 @@ pub enum HhrfEndpoint {
     Drain,
     /// `/_fezz/undrain`.
     Undrain,
+    /// `/_fezz/`, the operator page.
+    Page,
 }
 
 impl HhrfEndpoint {
     /// Every endpoint with its path.
-    pub const ALL: [(HhrfEndpoint, &'static str); 5] = [
+    pub const ALL: [(HhrfEndpoint, &'static str); 6] = [
         (HhrfEndpoint::Health, HEALTH_PATH),
         (HhrfEndpoint::Ready, READY_PATH),
         (HhrfEndpoint::Metrics, METRICS_PATH),
         (HhrfEndpoint::Drain, DRAIN_PATH),
         (HhrfEndpoint::Undrain, UNDRAIN_PATH),
+        (HhrfEndpoint::Page, OPERATOR_PAGE_PATH),
     ];
 }
 
@@ -338,7 +344,7 @@ mod tests {
         assert_eq!(hhrf_target("/_fezz/health/"), Some(None));
         assert_eq!(hhrf_target("/_fezz/nope"), Some(None));
         assert_eq!(hhrf_target("/_fezz"), Some(None));
-        assert_eq!(hhrf_target("/_fezz/"), Some(None));
+        assert_eq!(hhrf_target("/_fezz/"), Some(Some(HhrfEndpoint::Page)));
         assert_eq!(hhrf_target("/_fezzx"), None);
         assert_eq!(hhrf_target("/rpc/_fezz/health"), None);
         assert_eq!(hhrf_target("*"), None);

@@ -50,6 +50,7 @@
 //! [`metrics`], drain) and their optional listener; [`usage`] a runner's CPU time and memory.
 #![deny(missing_docs)]
 
+pub mod activity;
 pub mod admin;
 pub mod admission;
 pub mod boundary;
@@ -63,8 +64,10 @@ pub mod invoke;
 pub mod log;
 pub mod manifest;
 pub mod metrics;
+pub mod operator_page;
 pub mod outcome;
 pub mod privileges;
+pub mod proxy;
 pub mod readiness;
 pub mod registry;
 pub mod routes;

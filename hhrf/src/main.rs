@@ -174,7 +174,8 @@ fn run() -> anyhow::Result<ExitCode> {
     let result = runtime.block_on(async {
         let server = Server::bind(settings, admin, program, path)
             .await
-            .with_context(|| format!("binding {}", config.listen))?;
+            .with_context(|| format!("binding {}", config.listen))?
+            .with_trusted_proxies(config.trusted_proxies.clone());
         let address = server.local_addr().context("reading the bound address")?;
         let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut terminate = signal(SignalKind::terminate()).context("installing SIGTERM")?;

@@ -572,6 +572,11 @@ impl Outcome {
             } => {
                 let mut headers = HeaderMap::new();
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+                if content_type == crate::operator_page::CONTENT_TYPE {
+                    for (name, value) in crate::operator_page::HEADERS {
+                        headers.insert(name, HeaderValue::from_static(value));
+                    }
+                }
                 (headers, body)
             }
             other => {

@@ -310,6 +310,19 @@ impl Registry {
         self.routes.len()
     }
 
+    /// The root routes mounted for the function named `name`, as `METHOD /pattern` (`*`:
+    /// every method), in mounting order.
+    pub fn routes_of(&self, name: &str) -> Vec<String> {
+        self.routes
+            .routes()
+            .filter(|(_, function)| function.name() == name)
+            .map(|(route, _)| {
+                let method = route.method.as_ref().map_or("*", Method::as_str);
+                format!("{method} {}", route.path)
+            })
+            .collect()
+    }
+
     /// The root route for a request.
     pub fn route(&self, method: &Method, path: &str) -> Routed<'_> {
         match self.routes.lookup(method, path) {

@@ -287,6 +287,13 @@ impl<T> RouteTable<T> {
         self.entries.is_empty()
     }
 
+    /// Every mounted route with its target, in mounting order.
+    pub fn routes(&self) -> impl Iterator<Item = (&Route, &T)> {
+        self.entries
+            .iter()
+            .map(|entry| (&entry.route, &entry.target))
+    }
+
     /// Mounts `route` for `target`, unless a mounted route has the same shape and a method in
     /// common; then nothing changes and the conflict names the earlier route's owner.
     pub fn insert(

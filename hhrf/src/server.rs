@@ -45,6 +45,7 @@ use crate::log::{self, RequestLog};
 use crate::manifest::TimeoutMs;
 use crate::metrics::{refusal_label, CallFacts, RunnerFacts};
 use crate::outcome::{classify, Body, Outcome, MAX_STDOUT_BYTES};
+use crate::proxy::{read_proxy_line, TrustedProxies};
 use crate::registry::Routed;
 use crate::runner::{ProcessGroups, Runner, REAP_GRACE};
 
@@ -94,6 +95,8 @@ struct State {
     admin: Arc<Admin>,
     runner: Runner,
     default_timeout: TimeoutMs,
+    /// Whose `X-Forwarded-For` and PROXY line are believed (`--trusted-proxy`).
+    proxies: TrustedProxies,
     /// Debug builds only: a request path whose handling panics on purpose, from
     /// `HHRF_TEST_PANIC_PATH`, so tests can show the panic boundary at work.
     panic_path: Option<String>,
@@ -208,12 +211,22 @@ impl Server {
                 admin,
                 runner,
                 default_timeout: settings.default_timeout,
+                proxies: TrustedProxies::default(),
                 panic_path,
             }),
             groups,
             drain_delay: settings.drain_delay,
             drain_timeout: settings.drain_timeout,
         })
+    }
+
+    /// Believes `X-Forwarded-For` (and, with `proxy_protocol`, a PROXY line) from the peers
+    /// of `proxies` (`spec/HTTP.md`, "Trusted proxies"); by default no peer is trusted.
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Server {
+        if let Some(state) = Arc::get_mut(&mut self.state) {
+            state.proxies = proxies;
+        }
+        self
     }
 
     /// The address actually bound (with the real port when port 0 was asked for).
@@ -331,11 +344,17 @@ impl Server {
                 _ = sweep.tick() => crate::runner::log_swept(self.groups.sweep_orphans()),
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = self.listener.accept() => match accepted {
-                    Ok((stream, client)) => {
+                    Ok((stream, peer)) => {
                         backoff = None;
                         let state = self.state.clone();
-                        let handler = move |request| handle(state.clone(), client, request);
-                        connections.spawn(serve_http(stream, shutdown.clone(), handler));
+                        let shutdown = shutdown.clone();
+                        connections.spawn(async move {
+                            let Some((stream, client)) = proxied(stream, peer, &state.proxies).await else {
+                                return;
+                            };
+                            let handler = move |request| handle(state.clone(), client, request);
+                            serve_http(stream, shutdown, handler).await;
+                        });
                     }
                     Err(error) if is_connection_error(&error) => {}
                     Err(error) => {
@@ -352,6 +371,34 @@ impl Server {
                     }
                 },
             }
+        }
+    }
+}
+
+/// A new connection from `peer` and the address its requests come from: with
+/// `--proxy-protocol`, a trusted peer's first line is a PROXY v1 line naming it (read within
+/// [`HEADER_READ_TIMEOUT`]; a missing or bad one closes the connection, logged); otherwise
+/// the peer.
+async fn proxied(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    proxies: &TrustedProxies,
+) -> Option<(TcpStream, SocketAddr)> {
+    if !proxies.proxy_protocol || !proxies.trusts(peer.ip()) {
+        return Some((stream, peer));
+    }
+    match tokio::time::timeout(HEADER_READ_TIMEOUT, read_proxy_line(&mut stream)).await {
+        Ok(Ok(source)) => Some((stream, source.unwrap_or(peer))),
+        Ok(Err(error)) => {
+            log::line(format_args!("connection from {peer} closed: {error}"));
+            None
+        }
+        Err(_) => {
+            log::line(format_args!(
+                "connection from {peer} closed: no PROXY line within {} s",
+                HEADER_READ_TIMEOUT.as_secs()
+            ));
+            None
         }
     }
 }
@@ -405,6 +452,7 @@ async fn handle(
     request: http::Request<Incoming>,
 ) -> Result<http::Response<ResponseBody>, Infallible> {
     let id = state.admin.ids.next_id();
+    let started = Instant::now();
     let mut log = RequestLog::start(&id, client, request.method().as_str(), request.uri().path());
     let mut facts = CallFacts::start(state.admin.metrics.clone());
     let answer = call(&state, client, &id, request, &mut log, &mut facts);
@@ -421,6 +469,11 @@ async fn handle(
     log.finish(&outcome, facts.runner.as_ref());
     if let Some(function) = log_function.as_deref() {
         log::function_stderr(&id, function, outcome.stderr());
+    }
+    if let Some(function) = &facts.function {
+        let label = crate::metrics::outcome_label(&outcome);
+        let status = outcome.status().as_u16();
+        (state.admin.activity).record(&id, function, label, status, started.elapsed());
     }
     facts.finish(&outcome);
     Ok(outcome
@@ -516,6 +569,7 @@ async fn run_call(
 ) -> Outcome {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
+    let client = state.proxies.client(client, &parts.headers);
     let path = parts.uri.path();
     if state.panic_path.as_deref() == Some(path) {
         panic!("HHRF_TEST_PANIC_PATH={path}: a deliberate panic in a call's handling");

@@ -162,7 +162,9 @@ fn configuration_defaults_match_the_code() {
             "HHRF_ADMIN_LISTEN",
             "HHRF_DRAIN_DELAY_MS",
             "HHRF_DRAIN_TIMEOUT_MS",
-            "HHRF_LOG_FORMAT"
+            "HHRF_LOG_FORMAT",
+            "HHRF_TRUSTED_PROXIES",
+            "HHRF_PROXY_PROTOCOL"
         ]
     );
 }
