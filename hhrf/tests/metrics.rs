@@ -119,7 +119,11 @@ fn metrics_count_a_known_sequence_of_calls() {
     let started = Instant::now();
     let busy = loop {
         let now = scrape(&hhrf);
-        if value(&now, "fezz_server_calls_in_flight", &[]) == 2.0 {
+        // Both admitted and both runners started (a loaded machine may admit a call before
+        // its runner exists).
+        if value(&now, "fezz_server_calls_in_flight", &[]) == 2.0
+            && value(&now, "fezz_runner_processes", &[]) == 2.0
+        {
             break now;
         }
         assert!(started.elapsed() < Duration::from_secs(5), "{}", hhrf.log());
