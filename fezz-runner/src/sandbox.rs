@@ -536,8 +536,8 @@ fn denied_families(network: bool) -> Vec<libc::c_int> {
     families
 }
 
-/// The seccomp programs, in installation order: the `EPERM` filter, then the `ENOSYS` filter
-/// for `clone3` (the kernel applies every installed filter; either's error wins over allow).
+/// The seccomp programs, in installation order: one, the `EPERM` filter chained to the
+/// `ENOSYS` filter for `clone3` ([`chain`]).
 fn seccomp_programs(network: bool, arch: TargetArch) -> Result<Vec<BpfProgram>, String> {
     let seccomp = |error: seccompiler::BackendError| format!("seccomp: {error}");
     let condition = |arg: u8, op: SeccompCmpOp, value: u64| {
@@ -581,7 +581,34 @@ fn seccomp_programs(network: bool, arch: TargetArch) -> Result<Vec<BpfProgram>, 
     let compile = |filter: SeccompFilter| {
         BpfProgram::try_from(filter).map_err(|error| format!("seccomp: {error}"))
     };
-    Ok(vec![compile(eperm)?, compile(enosys)?])
+    Ok(vec![chain(compile(eperm)?, compile(enosys)?)])
+}
+
+/// `SECCOMP_RET_ALLOW`, the action of a `RET` that lets a system call through.
+const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+
+/// Classic BPF opcodes: `BPF_RET | BPF_K` and `BPF_JMP | BPF_JA`.
+const BPF_RET_K: u16 = 0x06;
+const BPF_JMP_JA: u16 = 0x05;
+
+/// One program that runs `first` and, where `first` would allow the call, `second`: every
+/// `RET ALLOW` of `first` becomes a forward jump to the start of `second`. The kernel
+/// would give the same verdicts for the two installed one after the other (either's error
+/// wins over an allow), but one filter is checked, converted and JIT-compiled once at
+/// start-up and run once per system call (hhrf/bench/README.md, "What each change bought").
+fn chain(mut first: BpfProgram, second: BpfProgram) -> BpfProgram {
+    let length = first.len();
+    for (index, instruction) in first.iter_mut().enumerate() {
+        if instruction.code == BPF_RET_K && instruction.k == SECCOMP_RET_ALLOW {
+            instruction.code = BPF_JMP_JA;
+            instruction.jt = 0;
+            instruction.jf = 0;
+            // From the next instruction to the first of `second`.
+            instruction.k = (length - index - 1) as u32;
+        }
+    }
+    first.extend(second);
+    first
 }
 
 #[cfg(test)]
@@ -695,11 +722,62 @@ mod tests {
     }
 
     #[test]
+    fn chaining_turns_the_first_programs_allows_into_jumps_to_the_second() {
+        let arch = TargetArch::try_from(std::env::consts::ARCH).unwrap();
+        let compile = |number: i64, errno: i32| {
+            BpfProgram::try_from(
+                SeccompFilter::new(
+                    [(number, Vec::new())].into_iter().collect(),
+                    SeccompAction::Allow,
+                    SeccompAction::Errno(errno as u32),
+                    arch,
+                )
+                .unwrap(),
+            )
+            .unwrap()
+        };
+        let first = compile(libc::SYS_ptrace, libc::EPERM);
+        let second = compile(libc::SYS_clone3, libc::ENOSYS);
+        let allows = first
+            .iter()
+            .filter(|i| i.code == BPF_RET_K && i.k == SECCOMP_RET_ALLOW)
+            .count();
+        assert!(allows > 0);
+        let (first_len, second_len) = (first.len(), second.len());
+        let chained = chain(first.clone(), second.clone());
+        assert_eq!(chained.len(), first_len + second_len);
+        assert_eq!(
+            chained[first_len..],
+            second[..],
+            "the second program follows unchanged"
+        );
+        let mut jumps = 0;
+        for (index, (old, new)) in first.iter().zip(&chained).enumerate() {
+            if old.code == BPF_RET_K && old.k == SECCOMP_RET_ALLOW {
+                jumps += 1;
+                assert_eq!(new.code, BPF_JMP_JA);
+                assert_eq!(
+                    index + 1 + new.k as usize,
+                    first_len,
+                    "lands on the second's start"
+                );
+            } else {
+                assert_eq!(old, new);
+            }
+        }
+        assert_eq!(jumps, allows);
+        // The second program's own allows stay allows.
+        assert!(chained[first_len..]
+            .iter()
+            .any(|i| i.code == BPF_RET_K && i.k == SECCOMP_RET_ALLOW));
+    }
+
+    #[test]
     fn the_filters_compile_for_this_architecture() {
         let arch = TargetArch::try_from(std::env::consts::ARCH).unwrap();
         for network in [false, true] {
             let programs = seccomp_programs(network, arch).unwrap();
-            assert_eq!(programs.len(), 2);
+            assert_eq!(programs.len(), 1);
             assert!(programs.iter().all(|program| !program.is_empty()));
         }
         assert!(denied_families(true).contains(&libc::AF_PACKET));

@@ -8,9 +8,9 @@
 //!
 //! Lifecycle (`spec/HTTP.md`, "Process lifecycle"): the runner is the leader of a new
 //! process group (`Command::process_group(0)`, no `pre_exec`, so the standard library can
-//! still use `posix_spawn`). A blocking waiter observes the leader's exit with
-//! `waitid(WEXITED | WNOWAIT)`, which leaves it a zombie: its pid, and so the group id,
-//! cannot be reused yet. Only then is the whole group sent SIGKILL and the leader reaped,
+//! still use `posix_spawn`). A waiter observes the leader's exit and leaves it a zombie, so
+//! its pid, and so the group id, cannot be reused yet: on Linux a task polling a pidfd of the
+//! leader (no thread per call), elsewhere a blocking `waitid(WEXITED | WNOWAIT)`. Only then is the whole group sent SIGKILL and the leader reaped,
 //! under one lock, so hhrf never signals a recycled group. Deadline, stdout overflow and a
 //! dropped call (client gone, server stopping) kill the group through the same lock.
 
@@ -236,9 +236,15 @@ impl ProcessGroups {
 
     /// Blocks until the leader has exited, kills its group, reaps it (with what it used).
     /// Runs on a blocking thread.
-    fn wait_kill_reap(&self, mut child: Child) -> (ExitState, Option<Usage>) {
+    fn wait_kill_reap(&self, child: Child) -> (ExitState, Option<Usage>) {
+        wait_exited_keep_zombie(child.id() as i32);
+        self.kill_reap(child)
+    }
+
+    /// Kills the group of a leader that has exited (a zombie) and reaps it, under the lock,
+    /// with what it used.
+    fn kill_reap(&self, mut child: Child) -> (ExitState, Option<Usage>) {
         let leader = child.id() as i32;
-        wait_exited_keep_zombie(leader);
         let (status, usage) = {
             let mut live = self.lock();
             let _ = killpg(Pid::from_raw(leader), Signal::SIGKILL);
@@ -277,6 +283,81 @@ fn wait_exited_keep_zombie(pid: i32) {
             _ => return,
         }
     }
+}
+
+/// Tells when a runner has exited without reaping it: a pidfd (Linux 5.3 and later), which
+/// polls readable once the process has exited and leaves it a zombie, so its pid and group
+/// id cannot be reused until [`ProcessGroups::kill_reap`] reaps it.
+#[cfg(target_os = "linux")]
+struct ExitNotifier {
+    fd: tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>,
+}
+
+#[cfg(target_os = "linux")]
+impl ExitNotifier {
+    /// Returns once the process has exited (readiness is confirmed with a non-reaping
+    /// `waitid`, so a spurious wake-up waits again). An error of the poller (which cannot
+    /// happen for a registered pidfd) falls back to a blocking wait, as the thread would.
+    async fn exited(self) {
+        use std::os::fd::AsFd;
+        loop {
+            match self.fd.readable().await {
+                Ok(mut ready) => {
+                    if has_exited(self.fd.get_ref().as_fd()) {
+                        return;
+                    }
+                    ready.clear_ready();
+                }
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// Whether the process of `pidfd` has exited (`waitid(P_PIDFD, WEXITED | WNOHANG |
+/// WNOWAIT)`: it stays a zombie). An error (already reaped) counts as exited.
+#[cfg(target_os = "linux")]
+fn has_exited(pidfd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+    !matches!(
+        waitid(
+            Id::PIDFd(pidfd),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+        ),
+        Ok(WaitStatus::StillAlive)
+    )
+}
+
+/// A pidfd for `child`, registered with the event loop; `None` where there is none.
+#[cfg(target_os = "linux")]
+fn exit_notifier(child: &Child) -> Option<ExitNotifier> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the descriptor was just returned by pidfd_open and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as std::os::fd::RawFd) };
+    // pidfds are close-on-exec from birth (O_CLOEXEC is implied), so no runner inherits one.
+    // SAFETY: an OwnedFd's raw descriptor is valid, open and the same for as long as the
+    // AsyncFd owns it.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        .ok()
+        .map(|fd| ExitNotifier { fd })
+}
+
+#[cfg(not(target_os = "linux"))]
+struct ExitNotifier;
+
+#[cfg(not(target_os = "linux"))]
+impl ExitNotifier {
+    async fn exited(self) {}
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exit_notifier(_child: &Child) -> Option<ExitNotifier> {
+    None
 }
 
 /// Platforms without `waitid`: the leader is reaped by `wait` before the group kill, so a
@@ -479,9 +560,17 @@ impl Runner {
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let groups = self.groups.clone();
-        let waiter = Waiter::new(tokio::task::spawn_blocking(move || {
-            groups.wait_kill_reap(child)
-        }));
+        // Linux: the exit is awaited on a pidfd in the event loop (a task, no thread per
+        // call); elsewhere, or when the kernel has no pidfd_open, by a blocking waiter.
+        let waiter = match exit_notifier(&child) {
+            Some(notifier) => Waiter::new(tokio::spawn(async move {
+                notifier.exited().await;
+                groups.kill_reap(child)
+            })),
+            None => Waiter::new(tokio::task::spawn_blocking(move || {
+                groups.wait_kill_reap(child)
+            })),
+        };
         let process = RunnerProcess {
             guard,
             waiter,

@@ -171,6 +171,7 @@ fn open_folder(path: &Path) -> io::Result<fs::File> {
 }
 
 /// The inode flags of an open file (`FS_IOC_GETFLAGS`), if its file system has them.
+#[cfg(target_os = "linux")]
 fn inode_flags(file: &fs::File) -> Option<libc::c_long> {
     use std::os::fd::AsRawFd;
     let mut flags: libc::c_long = 0;
@@ -179,9 +180,22 @@ fn inode_flags(file: &fs::File) -> Option<libc::c_long> {
     (result == 0).then_some(flags)
 }
 
+#[cfg(not(target_os = "linux"))]
+fn inode_flags(_file: &fs::File) -> Option<libc::c_long> {
+    None
+}
+
+/// Elsewhere than Linux folders are not reused (no inode flags and extended attributes to
+/// compare here): every call's folder is made and removed.
+#[cfg(not(target_os = "linux"))]
+fn clean(_path: &Path, _made: Made) -> bool {
+    false
+}
+
 /// Whether the folder at `path` is still exactly as `made`: a folder (not a link), empty,
 /// without subfolders, with the same mode, owner and inode flags, and no extended
 /// attributes. If so, gives it fresh timestamps (a function may have set them) and says yes.
+#[cfg(target_os = "linux")]
 fn clean(path: &Path, made: Made) -> bool {
     use std::os::fd::AsRawFd;
     let Ok(folder) = open_folder(path) else {
@@ -401,6 +415,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn a_clean_folder_is_reused_under_a_new_name_with_fresh_timestamps() {
         let parent = tempfile::tempdir().unwrap();
         let base = ScratchBase::create(parent.path()).unwrap();
@@ -431,6 +446,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn a_folder_the_function_changed_is_removed_not_reused() {
         let parent = tempfile::tempdir().unwrap();
         let base = ScratchBase::create(parent.path()).unwrap();
@@ -469,6 +485,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn spares_are_bounded() {
         let parent = tempfile::tempdir().unwrap();
         let base = ScratchBase::create(parent.path()).unwrap();

@@ -7,7 +7,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::report::Row;
 
 const WIDTH: u32 = 1600;
-const HEIGHT: u32 = 900;
+const HEIGHT: u32 = 780;
 
 /// The colour of a row's bars: fezz rows stand out.
 fn colour(row: &Row) -> RGBColor {
@@ -31,19 +31,26 @@ pub fn svg(rows: &[Row], title: &str) -> anyhow::Result<String> {
         let count = rows.len().max(1) as f64;
         let x_range = -0.5..count - 0.5;
 
+        // A log scale: limit B answers a hundred times faster than a process per call.
         let max_rps = rows
             .iter()
             .map(|row| row.summary.requests_per_second)
             .fold(1.0, f64::max);
+        let floor = rows
+            .iter()
+            .map(|row| row.summary.requests_per_second)
+            .filter(|rps| *rps > 0.0)
+            .fold(max_rps, f64::min)
+            / 2.0;
         let mut chart = ChartBuilder::on(&top)
             .margin(10)
             .x_label_area_size(10)
             .y_label_area_size(70)
             .caption(
-                "requests (calls) per second, median of the rounds",
+                "requests (calls) per second, median of the rounds (log scale)",
                 ("sans-serif", 16),
             )
-            .build_cartesian_2d(x_range.clone(), 0.0..max_rps * 1.15)
+            .build_cartesian_2d(x_range.clone(), (floor..max_rps * 2.0).log_scale())
             .map_err(draw_error)?;
         chart
             .configure_mesh()
@@ -56,7 +63,10 @@ pub fn svg(rows: &[Row], title: &str) -> anyhow::Result<String> {
             .draw_series(rows.iter().enumerate().map(|(index, row)| {
                 let x = index as f64;
                 Rectangle::new(
-                    [(x - 0.35, 0.0), (x + 0.35, row.summary.requests_per_second)],
+                    [
+                        (x - 0.35, floor),
+                        (x + 0.35, row.summary.requests_per_second.max(floor)),
+                    ],
                     colour(row).filled(),
                 )
             }))
@@ -68,13 +78,16 @@ pub fn svg(rows: &[Row], title: &str) -> anyhow::Result<String> {
             .draw_series(rows.iter().enumerate().map(|(index, row)| {
                 Text::new(
                     format!("{:.0}", row.summary.requests_per_second),
-                    (index as f64, row.summary.requests_per_second * 1.01),
+                    (
+                        index as f64,
+                        row.summary.requests_per_second.max(floor) * 1.05,
+                    ),
                     value_style.clone(),
                 )
             }))
             .map_err(draw_error)?;
 
-        let (plot, labels) = bottom.split_vertically(HEIGHT / 2 - 200);
+        let (plot, labels) = bottom.split_vertically(HEIGHT / 2 - 80);
         let max_ms = rows
             .iter()
             .map(|row| row.summary.p99_ms)

@@ -56,14 +56,14 @@ impl System {
 /// The row groups that `--systems` names.
 pub const GROUPS: [&str; 9] = [
     "limit-a",
-    "limit-a-open",
     "limit-a-baseline",
+    "limit-a-open",
     "limit-f",
     "limit-b",
     "peer",
     "fezz",
-    "fezz-open",
     "fezz-baseline",
+    "fezz-open",
 ];
 
 /// The groups that need `--baseline` (the builds of another checkout, compared in the same
@@ -96,16 +96,6 @@ pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<Sys
             },
         ));
     }
-    if wanted("limit-a-open") {
-        rows.push(floor(
-            "limit-a-open",
-            "limit A: spawn runner (no sandbox)",
-            SystemKind::LimitA {
-                sandbox: false,
-                baseline: false,
-            },
-        ));
-    }
     if wanted("limit-a-baseline") {
         rows.push(floor(
             "limit-a-baseline",
@@ -113,6 +103,16 @@ pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<Sys
             SystemKind::LimitA {
                 sandbox: true,
                 baseline: true,
+            },
+        ));
+    }
+    if wanted("limit-a-open") {
+        rows.push(floor(
+            "limit-a-open",
+            "limit A: spawn runner (no sandbox)",
+            SystemKind::LimitA {
+                sandbox: false,
+                baseline: false,
             },
         ));
     }
@@ -137,21 +137,21 @@ pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<Sys
             },
         ),
         (
-            "fezz-open",
-            "fezz: hhrf (no sandbox)",
-            "fresh",
-            ServerKind::Fezz {
-                sandbox: false,
-                baseline: false,
-            },
-        ),
-        (
             "fezz-baseline",
             "fezz: baseline hhrf (sandbox)",
             "fresh",
             ServerKind::Fezz {
                 sandbox: true,
                 baseline: true,
+            },
+        ),
+        (
+            "fezz-open",
+            "fezz: hhrf (no sandbox)",
+            "fresh",
+            ServerKind::Fezz {
+                sandbox: false,
+                baseline: false,
             },
         ),
     ];
