@@ -12,7 +12,7 @@
 //! (`faas_invocations`, `faas_errors`, `faas_timeouts`, `faas_coldstarts`,
 //! `faas_invoke_duration`, `faas_cpu_usage`, `faas_mem_usage`); the others start with
 //! `fezz_`. Every call series has the labels `function` (the id), `version` and `mode`
-//! (the execution mode: [`MODE_FRESH`] is the only one today), so a mode added later is a
+//! (the execution mode: [`MODE_FRESH`] or `warm`, `crate::manifest::mode`), so a mode added later is a
 //! new label value, not a new series name.
 
 use std::fmt::Write as _;
@@ -339,7 +339,9 @@ impl Metrics {
                 .inc();
         }
         if let Some(runner) = &facts.runner {
-            self.coldstarts.get_or_create(&labels).inc();
+            if runner.cold {
+                self.coldstarts.get_or_create(&labels).inc();
+            }
             if let Some(startup) = runner.startup {
                 self.startup
                     .get_or_create(&labels)
@@ -402,6 +404,8 @@ pub struct RunnerFacts {
     pub startup: Option<Duration>,
     /// CPU time and peak memory.
     pub usage: Option<Usage>,
+    /// Whether a runner process was started for the call (a cold start).
+    pub cold: bool,
 }
 
 impl From<&RunOutput> for RunnerFacts {
@@ -409,6 +413,7 @@ impl From<&RunOutput> for RunnerFacts {
         RunnerFacts {
             startup: output.startup,
             usage: output.usage,
+            cold: true,
         }
     }
 }
@@ -433,7 +438,7 @@ pub struct CallFacts {
     started: tokio::time::Instant,
     /// `<id>@<version>` of the function that serves the request, once routed.
     pub function: Option<String>,
-    /// The execution mode ([`MODE_FRESH`]).
+    /// The execution mode ([`MODE_FRESH`] or another `ExecutionMode::name`).
     pub mode: &'static str,
     /// The runner run, when one was started.
     pub runner: Option<RunnerFacts>,
@@ -501,6 +506,7 @@ mod tests {
                 cpu: Duration::from_millis(3),
                 peak_memory_bytes: 4 << 20,
             }),
+            cold: true,
         });
         ok.finish(&Outcome::Response {
             response: Box::new(crate::outcome::FunctionResponse {

@@ -41,6 +41,7 @@ use crate::boundary::{catch_panic, panic_message};
 use crate::client_io::{StalledWriteTimeout, WRITE_TIMEOUT};
 use crate::config;
 use crate::dispatch;
+use crate::execution::{Called, Execution};
 use crate::log::{self, RequestLog};
 use crate::manifest::TimeoutMs;
 use crate::metrics::{refusal_label, CallFacts, RunnerFacts};
@@ -92,7 +93,7 @@ struct State {
     /// Readiness, metrics, admission, request ids and the functions, shared with the admin
     /// listener.
     admin: Arc<Admin>,
-    runner: Runner,
+    execution: Execution,
     default_timeout: TimeoutMs,
     /// Debug builds only: a request path whose handling panics on purpose, from
     /// `HHRF_TEST_PANIC_PATH`, so tests can show the panic boundary at work.
@@ -206,7 +207,7 @@ impl Server {
             listener,
             state: Arc::new(State {
                 admin,
-                runner,
+                execution: Execution::new(runner),
                 default_timeout: settings.default_timeout,
                 panic_path,
             }),
@@ -601,13 +602,17 @@ async fn run_call(
     };
     drop(wire);
 
-    match state.runner.call(&function, &payload, deadline).await {
-        Ok(output) => {
-            facts.runner = Some(RunnerFacts::from(&output));
+    facts.mode = function.mode.name();
+    match state.execution.call(&function, &payload, deadline).await {
+        Ok(Called { output, cold }) => {
+            facts.runner = Some(RunnerFacts {
+                cold,
+                ..RunnerFacts::from(&output)
+            });
             classify(&output.stdout, output.exit, &output.stderr)
         }
         Err(error) => Outcome::SpawnFailed {
-            reason: format!("{}: {error}", state.runner.program().display()),
+            reason: format!("{}: {error}", state.execution.runner().program().display()),
         },
     }
 }
