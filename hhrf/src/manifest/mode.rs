@@ -178,9 +178,12 @@ mod tests {
             })
         );
         let error = |extra: &str| parse(extra).expect_err(extra);
-        let unknown = error(r#","mode":"prefork""#);
+        let unknown = error(r#","mode":"cold""#);
         assert_eq!(unknown.field, "mode");
         assert!(unknown.rule.contains("\"fresh\", \"warm\""), "{unknown}");
+        let planned = error(r#","mode":"prefork""#);
+        assert_eq!(planned.field, "mode");
+        assert!(planned.rule.contains("not implemented"), "{planned}");
         assert_eq!(error(r#","mode":"Warm""#).field, "mode");
         assert_eq!(error(r#","mode":1"#).field, "mode");
         assert_eq!(error(r#","mode":null"#).field, "mode");

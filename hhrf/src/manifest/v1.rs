@@ -323,6 +323,12 @@ fn execution_mode(
     let warm_mode = match mode {
         None | Some("fresh") => None,
         Some("warm") => Some(()),
+        Some("prefork") => {
+            return Err(ManifestError::field(
+                "mode",
+                "\"prefork\" is not implemented by this hhrf yet (spec/RUNNER.md, \"Prefork mode (planned)\"); use \"fresh\" or \"warm\"",
+            ))
+        }
         Some(other) => {
             return Err(ManifestError::field(
                 "mode",
