@@ -43,6 +43,9 @@ use crate::usage::Usage;
 /// the library's destructors) before its group is killed.
 pub const RETIRE_GRACE: Duration = Duration::from_secs(1);
 
+/// Request payloads up to this size are copied behind their header and written at once.
+const SMALL_FRAME_BYTES: usize = 16 * 1024;
+
 /// How often the sweeper looks for idle instances past their timeout, at most.
 pub const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -371,7 +374,16 @@ impl Instance {
         let header = frame_header(FrameKind::Request, payload.len());
         let exchange = async {
             let stdin = self.stdin.as_mut()?;
-            if stdin.write_all(&header).await.is_err() || stdin.write_all(payload).await.is_err() {
+            // A small frame goes in one write.
+            let wrote = if payload.len() <= SMALL_FRAME_BYTES {
+                let mut frame = Vec::with_capacity(FRAME_HEADER_BYTES + payload.len());
+                frame.extend_from_slice(&header);
+                frame.extend_from_slice(payload);
+                stdin.write_all(&frame).await.is_ok()
+            } else {
+                stdin.write_all(&header).await.is_ok() && stdin.write_all(payload).await.is_ok()
+            };
+            if !wrote {
                 return None;
             }
             read_one_frame(&mut self.stdout, &mut stdout, &mut first_byte).await
@@ -448,45 +460,46 @@ fn timed_out(stdout: Vec<u8>, stderr: Option<Vec<u8>>) -> RunOutput {
 }
 
 /// Reads one frame into `out`: its kind when a whole frame of a kind came; `None` at end of
-/// output, on a read error, or on a broken header (what was read stays in `out`).
+/// output, on a read error, on a broken header, or when more bytes than the frame came (the
+/// runner is out of step). What was read stays in `out`. Reads in large chunks, so a small
+/// frame costs one `read`.
 async fn read_one_frame(
     stdout: &mut ChildStdout,
     out: &mut Vec<u8>,
     first_byte: &mut Option<Instant>,
 ) -> Option<FrameKind> {
-    let mut header = [0u8; FRAME_HEADER_BYTES];
-    let mut filled = 0;
-    while filled < FRAME_HEADER_BYTES {
-        match stdout.read(&mut header[filled..]).await {
-            Ok(0) | Err(_) => {
-                out.extend_from_slice(&header[..filled]);
-                return None;
-            }
-            Ok(n) => {
-                first_byte.get_or_insert_with(Instant::now);
-                filled += n;
+    let mut chunk = [0u8; 16 * 1024];
+    let mut frame: Option<(FrameKind, usize)> = None;
+    loop {
+        if let Some((kind, length)) = frame {
+            match out.len().cmp(&(FRAME_HEADER_BYTES + length)) {
+                std::cmp::Ordering::Equal => return Some(kind),
+                std::cmp::Ordering::Greater => return None,
+                std::cmp::Ordering::Less => {}
             }
         }
-    }
-    out.extend_from_slice(&header);
-    let (kind, length) = parse_frame_header(&header).ok()?;
-    if length > MAX_STDOUT_BYTES {
-        return None;
-    }
-    out.reserve(length.min(64 * 1024));
-    let mut remaining = length;
-    let mut chunk = [0u8; 16 * 1024];
-    while remaining > 0 {
-        let want = remaining.min(chunk.len());
+        let want = match frame {
+            Some((_, length)) => (FRAME_HEADER_BYTES + length - out.len()).min(chunk.len()),
+            None => chunk.len(),
+        };
         match stdout.read(&mut chunk[..want]).await {
             Ok(0) | Err(_) => return None,
             Ok(n) => {
+                first_byte.get_or_insert_with(Instant::now);
                 out.extend_from_slice(&chunk[..n]);
-                remaining -= n;
             }
         }
+        if frame.is_none() && out.len() >= FRAME_HEADER_BYTES {
+            let mut header = [0u8; FRAME_HEADER_BYTES];
+            header.copy_from_slice(&out[..FRAME_HEADER_BYTES]);
+            let (kind, length) = parse_frame_header(&header).ok()?;
+            if length > MAX_STDOUT_BYTES {
+                return None;
+            }
+            out.reserve(length.min(1024 * 1024));
+            frame = Some((kind, length));
+        }
     }
-    Some(kind)
 }
 
 /// Reads the rest of stdout into `out` to its end, bounded as fresh mode bounds it (past
