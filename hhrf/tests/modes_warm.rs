@@ -309,3 +309,68 @@ fn the_pool_is_bounded_by_max_instances() {
     assert_eq!(total, 6, "{served:?}");
     assert!(metric(&hhrf, WARM_COLD) <= 2.0);
 }
+
+#[test]
+fn a_mix_of_faults_leaves_no_process_and_no_descriptor_behind() {
+    let root = Root::new();
+    deploy(
+        &root,
+        r#"{"max_instances": 3, "max_calls": 5, "max_calls_jitter": 2, "idle_timeout_ms": 300}"#,
+        400,
+    );
+    let hhrf = std::sync::Arc::new(Hhrf::start(&root, &[]));
+    served(&hhrf, "/count");
+    // The baseline: one idle instance (its three pipes and its meters) retired below.
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert_eq!(metric(&hhrf, "fezz_runner_processes"), 0.0);
+    let baseline = hhrf.open_fds();
+    let faults = [
+        ("/count", 200, None),
+        ("/segfault", 502, Some("runner-crashed")),
+        ("/count", 200, None),
+        ("/fail", 500, Some("function-failed")),
+        ("/garbage", 502, Some("bad-output")),
+        ("/sleep?n=2000", 504, Some("timeout")),
+        ("/stderr", 200, None),
+        ("/count", 200, None),
+    ];
+    let workers: Vec<_> = (0..4)
+        .map(|worker| {
+            let hhrf = hhrf.clone();
+            std::thread::spawn(move || {
+                for round in 0..6 {
+                    let (path, status, code) = faults[(worker + round * 3) % faults.len()];
+                    let response = hhrf.get(&format!("/rpc/warm@1{path}"));
+                    match code {
+                        Some(code) => {
+                            response.assert_error(status, code);
+                        }
+                        None => assert_eq!(response.status, status, "{path}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    // Every call counted once, by its outcome (the schedule is fixed).
+    let scheduled = |code: Option<&str>| {
+        (0..4)
+            .flat_map(|worker| (0..6).map(move |round| (worker + round * 3) % faults.len()))
+            .filter(|index| faults[*index].2 == code)
+            .count() as f64
+    };
+    assert_eq!(metric(&hhrf, WARM_OK), 1.0 + scheduled(None));
+    for code in ["runner-crashed", "function-failed", "bad-output", "timeout"] {
+        let series = format!(
+            r#"faas_errors_total{{function="warm",version="1",mode="warm",kind="{code}"}}"#
+        );
+        assert_eq!(metric(&hhrf, &series), scheduled(Some(code)), "{code}");
+    }
+    // Idle past the timeout: every instance is retired, reaped and closed.
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(metric(&hhrf, "fezz_runner_processes"), 0.0);
+    hhrf.assert_no_children();
+    hhrf.assert_fds_back_to(baseline);
+}
