@@ -412,6 +412,7 @@ mod tests {
             sandbox: crate::manifest::sandbox::Sandbox::default()
                 .resolve("/".as_ref())
                 .unwrap(),
+            mode: Default::default(),
         }
     }
 

@@ -43,7 +43,8 @@
 //!
 //! [`config`] settings; [`manifest`] `fezz.json`; [`registry`] the function folders;
 //! [`routes`] root routes; [`dispatch`] HTTP ↔ wire; [`runner`] the runner process;
-//! [`outcome`] what became of a request and its HTTP response; [`server`] the accept loop
+//! [`outcome`] what became of a request and its HTTP response; [`execution`] the execution
+//! modes (fresh, warm); [`server`] the accept loop
 //! and shutdown; [`log`] the log lines; [`scratch`] the per-call scratch folders;
 //! [`privileges`] the user runners run as; [`cli`] the subcommands `hhrf new` ([`scaffold`])
 //! and `hhrf invoke` ([`invoke`]); [`admin`] the operator endpoints (health, [`readiness`],
@@ -60,6 +61,7 @@ pub mod client_io;
 pub mod config;
 pub mod containment;
 pub mod dispatch;
+pub mod execution;
 pub mod invoke;
 pub mod log;
 pub mod manifest;

@@ -425,6 +425,7 @@ mod tests {
             startup: Some(std::time::Duration::from_micros(1500)),
             usage: None,
             exit: Some(ExitState::Signaled(11)),
+            cold: true,
         };
         let outcome = Outcome::Crashed {
             signal: 11,

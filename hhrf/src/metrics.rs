@@ -12,7 +12,7 @@
 //! (`faas_invocations`, `faas_errors`, `faas_timeouts`, `faas_coldstarts`,
 //! `faas_invoke_duration`, `faas_cpu_usage`, `faas_mem_usage`); the others start with
 //! `fezz_`. Every call series has the labels `function` (the id), `version` and `mode`
-//! (the execution mode: [`MODE_FRESH`] is the only one today), so a mode added later is a
+//! (the execution mode: [`MODE_FRESH`] or `warm`, `crate::manifest::mode`), so a mode added later is a
 //! new label value, not a new series name.
 
 use std::fmt::Write as _;
@@ -339,7 +339,9 @@ impl Metrics {
                 .inc();
         }
         if let Some(runner) = &facts.runner {
-            self.coldstarts.get_or_create(&labels).inc();
+            if runner.cold {
+                self.coldstarts.get_or_create(&labels).inc();
+            }
             if let Some(startup) = runner.startup {
                 self.startup
                     .get_or_create(&labels)
@@ -404,6 +406,8 @@ pub struct RunnerFacts {
     pub usage: Option<Usage>,
     /// How the runner ended.
     pub exit: Option<ExitState>,
+    /// Whether a runner process was started for the call (a cold start).
+    pub cold: bool,
 }
 
 impl From<&RunOutput> for RunnerFacts {
@@ -412,6 +416,7 @@ impl From<&RunOutput> for RunnerFacts {
             startup: output.startup,
             usage: output.usage,
             exit: Some(output.exit),
+            cold: true,
         }
     }
 }
@@ -436,7 +441,7 @@ pub struct CallFacts {
     started: tokio::time::Instant,
     /// `<id>@<version>` of the function that serves the request, once routed.
     pub function: Option<String>,
-    /// The execution mode ([`MODE_FRESH`]).
+    /// The execution mode ([`MODE_FRESH`] or another `ExecutionMode::name`).
     pub mode: &'static str,
     /// The runner run, when one was started.
     pub runner: Option<RunnerFacts>,
@@ -505,6 +510,7 @@ mod tests {
                 peak_memory_bytes: 4 << 20,
             }),
             exit: Some(ExitState::Exited(0)),
+            cold: true,
         });
         ok.finish(&Outcome::Response {
             response: Box::new(crate::outcome::FunctionResponse {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use http::Method;
 
+use crate::manifest::mode::ExecutionMode;
 use crate::manifest::sandbox::ResolvedSandbox;
 use crate::manifest::{
     FunctionId, Limits, Manifest, ManifestError, TimeoutMs, Version, MANIFEST_FILE,
@@ -49,6 +50,8 @@ pub struct Function {
     pub limits: Limits,
     /// The manifest's sandbox with absolute paths, passed as `FEZZ_SANDBOX…` variables.
     pub sandbox: ResolvedSandbox,
+    /// How its calls run (the manifest's `mode`).
+    pub mode: ExecutionMode,
 }
 
 impl Function {
@@ -272,6 +275,7 @@ impl Registry {
                 .collect(),
             limits: manifest.limits,
             sandbox,
+            mode: manifest.mode,
         });
         let owner = manifest_path.display().to_string();
         for (index, route) in manifest.routes.into_iter().enumerate() {

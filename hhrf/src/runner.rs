@@ -220,7 +220,10 @@ impl ProcessGroups {
     }
 
     /// Spawns `command` and registers its group before any sweep can see it.
-    fn spawn(self: &Arc<Self>, command: &mut Command) -> io::Result<(Child, GroupGuard)> {
+    pub(crate) fn spawn(
+        self: &Arc<Self>,
+        command: &mut Command,
+    ) -> io::Result<(Child, GroupGuard)> {
         let _shared = self.spawning.read().unwrap_or_else(PoisonError::into_inner);
         let child = command.spawn()?;
         let leader = child.id() as i32;
@@ -236,14 +239,14 @@ impl ProcessGroups {
 
     /// Blocks until the leader has exited, kills its group, reaps it (with what it used).
     /// Runs on a blocking thread.
-    fn wait_kill_reap(&self, child: Child) -> (ExitState, Option<Usage>) {
+    pub(crate) fn wait_kill_reap(&self, child: Child) -> (ExitState, Option<Usage>) {
         wait_exited_keep_zombie(child.id() as i32);
         self.kill_reap(child)
     }
 
     /// Kills the group of a leader that has exited (a zombie) and reaps it, under the lock,
     /// with what it used.
-    fn kill_reap(&self, mut child: Child) -> (ExitState, Option<Usage>) {
+    pub(crate) fn kill_reap(&self, mut child: Child) -> (ExitState, Option<Usage>) {
         let leader = child.id() as i32;
         let (status, usage) = {
             let mut live = self.lock();
@@ -367,13 +370,14 @@ fn wait_exited_keep_zombie(_pid: i32) {}
 
 /// Kills the group when dropped: a call future that is dropped (client gone, server
 /// stopping) leaves no process behind. After a normal end it does nothing.
-struct GroupGuard {
+pub(crate) struct GroupGuard {
     groups: Arc<ProcessGroups>,
     leader: i32,
 }
 
 impl GroupGuard {
-    fn kill(&self) {
+    /// Sends SIGKILL to the group, if its leader is not reaped yet.
+    pub(crate) fn kill(&self) {
         self.groups.kill(self.leader);
     }
 }
@@ -523,13 +527,14 @@ impl Runner {
         })
     }
 
-    /// Starts the runner for one call, registered in the live groups before anything else can
-    /// happen to it, with a waiter for its exit and its three pipes.
-    fn spawn<'p>(
+    /// The command that starts the runner on `function` (in its folder, its own process
+    /// group, piped stdio, the environment of `spec/HTTP.md`, "Environment passed to
+    /// runners") and the scratch folder it names in `TMPDIR`, which must live as long as the
+    /// runner. Every execution mode starts its runners with it.
+    pub(crate) fn command(
         &self,
         function: &Function,
-        payload: Option<&'p [u8]>,
-    ) -> io::Result<(RunnerProcess, Exchange<'p>)> {
+    ) -> io::Result<(Command, crate::scratch::Scratch)> {
         let mut command = Command::new(&self.program);
         command
             .arg(&function.library)
@@ -545,13 +550,29 @@ impl Runner {
         command.envs(function.env.iter().map(|(name, value)| (name, value)));
         // After the manifest's `env`, whose names cannot start with `FEZZ_`.
         command.envs(function.limits.env());
-        // The call's scratch folder (`TMPDIR`) and the sandbox policy (`FEZZ_SANDBOX…`);
-        // `scratch` lives to the end of the call and removes the folder when dropped.
-        // The user the runner switches to (`FEZZ_RUN_…`) owns it.
         let user = crate::privileges::runner_user();
         let scratch = crate::scratch::Scratch::for_call(user)?;
         command.envs(function.sandbox_env(scratch.path()));
         command.envs(crate::privileges::env(user));
+        Ok((command, scratch))
+    }
+
+    /// The live process groups every runner of this server is registered in.
+    pub(crate) fn groups(&self) -> &Arc<ProcessGroups> {
+        &self.groups
+    }
+
+    /// Starts the runner for one call, registered in the live groups before anything else can
+    /// happen to it, with a waiter for its exit and its three pipes.
+    fn spawn<'p>(
+        &self,
+        function: &Function,
+        payload: Option<&'p [u8]>,
+    ) -> io::Result<(RunnerProcess, Exchange<'p>)> {
+        // The call's scratch folder (`TMPDIR`) and the sandbox policy (`FEZZ_SANDBOX…`);
+        // `scratch` lives to the end of the call and removes the folder when dropped.
+        // The user the runner switches to (`FEZZ_RUN_…`) owns it.
+        let (mut command, scratch) = self.command(function)?;
         // Spawned from this async worker thread, never from a blocking-pool thread: a runner
         // may set PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits, and
         // blocking-pool threads exit when idle.

@@ -41,6 +41,7 @@ use crate::boundary::{catch_panic, panic_message};
 use crate::client_io::{StalledWriteTimeout, WRITE_TIMEOUT};
 use crate::config;
 use crate::dispatch;
+use crate::execution::{Called, Execution};
 use crate::log::{self, RequestLog};
 use crate::manifest::TimeoutMs;
 use crate::metrics::{refusal_label, CallFacts, RunnerFacts};
@@ -93,7 +94,7 @@ struct State {
     /// Readiness, metrics, admission, request ids and the functions, shared with the admin
     /// listener.
     admin: Arc<Admin>,
-    runner: Runner,
+    execution: Execution,
     default_timeout: TimeoutMs,
     /// Whose `X-Forwarded-For` and PROXY line are believed (`--trusted-proxy`).
     proxies: TrustedProxies,
@@ -209,7 +210,7 @@ impl Server {
             listener,
             state: Arc::new(State {
                 admin,
-                runner,
+                execution: Execution::new(runner),
                 default_timeout: settings.default_timeout,
                 proxies: TrustedProxies::default(),
                 panic_path,
@@ -659,13 +660,17 @@ async fn run_call(
     };
     drop(wire);
 
-    match state.runner.call(&function, &payload, deadline).await {
-        Ok(output) => {
-            facts.runner = Some(RunnerFacts::from(&output));
+    facts.mode = function.mode.name();
+    match state.execution.call(&function, &payload, deadline).await {
+        Ok(Called { output, cold }) => {
+            facts.runner = Some(RunnerFacts {
+                cold,
+                ..RunnerFacts::from(&output)
+            });
             classify(&output.stdout, output.exit, &output.stderr)
         }
         Err(error) => Outcome::SpawnFailed {
-            reason: format!("{}: {error}", state.runner.program().display()),
+            reason: format!("{}: {error}", state.execution.runner().program().display()),
         },
     }
 }

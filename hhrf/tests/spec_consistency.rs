@@ -319,6 +319,79 @@ fn manifest_sandbox_matches_the_code() {
     assert!(environment.contains("`FEZZ_RUN_UID`") && environment.contains("`FEZZ_RUN_GID`"));
 }
 
+#[test]
+fn manifest_modes_match_the_code() {
+    use hhrf::manifest::mode::{
+        WarmSettings, MAX_WARM_CALLS, MAX_WARM_IDLE_TIMEOUT_MS, MAX_WARM_INSTANCES,
+        MAX_WARM_RSS_BYTES, MIN_WARM_RSS_BYTES, MODES,
+    };
+    let text = http_md();
+    let rows = table(&section(&text, "## Manifest format"));
+    let row = |field: &str| {
+        rows.iter()
+            .find(|row| row[0] == field)
+            .unwrap_or_else(|| panic!("no `{field}` row"))
+    };
+    let mode = row("mode");
+    assert!(
+        mode[3].starts_with(&format!("\"{}\"", MODES[0])),
+        "{mode:?}"
+    );
+    for name in MODES {
+        assert!(mode[4].contains(&format!("\"{name}\"")), "{name}: {mode:?}");
+    }
+    let fields: Vec<&str> = rows
+        .iter()
+        .map(|row| row[0].as_str())
+        .filter(|field| field.starts_with("warm."))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "warm.max_instances",
+            "warm.max_calls",
+            "warm.max_calls_jitter",
+            "warm.idle_timeout_ms",
+            "warm.max_rss_bytes"
+        ]
+    );
+    let defaults = WarmSettings::default();
+    for (field, default, rule) in [
+        (
+            "warm.max_instances",
+            Some(defaults.max_instances),
+            format!("1 to {MAX_WARM_INSTANCES}"),
+        ),
+        (
+            "warm.max_calls",
+            Some(defaults.max_calls),
+            format!("1 to {MAX_WARM_CALLS}"),
+        ),
+        (
+            "warm.max_calls_jitter",
+            Some(defaults.max_calls_jitter),
+            "0 to `max_calls` − 1".to_owned(),
+        ),
+        (
+            "warm.idle_timeout_ms",
+            Some(defaults.idle_timeout_ms),
+            format!("1 to {MAX_WARM_IDLE_TIMEOUT_MS}"),
+        ),
+        (
+            "warm.max_rss_bytes",
+            None,
+            format!("{MIN_WARM_RSS_BYTES} to {MAX_WARM_RSS_BYTES}"),
+        ),
+    ] {
+        let row = row(field);
+        if let Some(default) = default {
+            assert_eq!(row[3], default.to_string(), "{field}");
+        }
+        assert!(row[4].starts_with(&rule), "{field}: {:?}", row[4]);
+    }
+    assert!(defaults.max_rss_bytes.is_none());
+}
+
 /// One outcome of every kind.
 fn every_outcome() -> Vec<Outcome> {
     vec![
@@ -518,6 +591,7 @@ fn rendered_metrics() -> String {
                     peak_memory_bytes: 1 << 20,
                 }),
                 exit: Some(ExitState::Exited(0)),
+                cold: true,
             });
         }
         facts.finish(&outcome);

@@ -60,6 +60,7 @@ pub const BREAKS: &[(&str, &str)] = &[
     ("two-frames-per-request", "runner-one-frame-per-request"),
     ("exit-1-at-the-end", "runner-clean-end"),
     ("sigpipe-default", "runner-sigpipe-ignored"),
+    ("answers-at-the-end", "runner-answers-each-frame"),
 ];
 
 struct Failure {
@@ -451,6 +452,8 @@ fn serve(
     output: &mut Box<dyn Write>,
 ) -> Result<(), Failure> {
     let mut deferred: Option<Failure> = None;
+    // With `answers-at-the-end`, the response frames wait here for the end of input.
+    let mut held: Vec<u8> = Vec::new();
     loop {
         let frame = match read_frame(input) {
             Ok(Some(frame)) => frame,
@@ -482,6 +485,10 @@ fn serve(
                 } else {
                     1
                 };
+                if broken("answers-at-the-end") {
+                    held.extend_from_slice(&frame);
+                    continue;
+                }
                 for _ in 0..times {
                     output
                         .write_all(&frame)
@@ -499,6 +506,17 @@ fn serve(
             }
             Err(failure) => return Err(failure),
         }
+    }
+    if !held.is_empty() {
+        output
+            .write_all(&held)
+            .and_then(|()| output.flush())
+            .map_err(|error| {
+                fail(
+                    RunnerExit::Internal,
+                    format!("writing the response frames failed: {error}"),
+                )
+            })?;
     }
     match deferred {
         Some(failure) => Err(failure),

@@ -183,7 +183,10 @@ pub fn rows(measured: Vec<(System, Vec<Run>)>) -> Vec<Row> {
     };
     for index in 0..rows.len() {
         let system = rows[index].system.clone();
-        let SystemKind::Http(ServerKind::Fezz { sandbox, baseline }) = system.kind else {
+        let SystemKind::Http(ServerKind::Fezz {
+            sandbox, baseline, ..
+        }) = system.kind
+        else {
             continue;
         };
         let own = rows[index].summary.clone();
@@ -463,7 +466,7 @@ pub(crate) mod tests {
         };
         let json: serde_json::Value = serde_json::to_value(&report).unwrap();
         let rows = json["rows"].as_array().unwrap();
-        assert_eq!(rows.len(), 11);
+        assert_eq!(rows.len(), 13);
         assert_eq!(rows[0]["system"]["id"], "limit-a");
         assert_eq!(rows[0]["runs"].as_array().unwrap().len(), 3);
         assert!(rows[7]["ratios"]["to_peer"].as_f64().unwrap() > 0.0);

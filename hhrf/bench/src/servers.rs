@@ -75,8 +75,9 @@ int main(void) {
 "#;
 
 impl Workspace {
-    /// Deploys the hello function twice into a new hhrf root (`hello-c@1` as its manifest
-    /// says, sandboxed; `hello-c-open@1` with `"sandbox": {"enabled": false}`), and builds
+    /// Deploys the hello function three times into a new hhrf root (`hello-c@1` as its
+    /// manifest says, sandboxed; `hello-c-open@1` with `"sandbox": {"enabled": false}`;
+    /// `hello-c-warm@1` sandboxed with `"mode": "warm"`), and builds
     /// the CGI program with `cc` when `peer` is wanted.
     pub fn create(artifacts: &Artifacts, peer: bool) -> anyhow::Result<Workspace> {
         let dir = tempfile::Builder::new().prefix("fezz-bench-").tempdir()?;
@@ -86,7 +87,11 @@ impl Workspace {
             serde_json::from_str(&std::fs::read_to_string(&artifacts.manifest)?)
                 .context("reading the hello manifest")?;
         let mut library = PathBuf::new();
-        for (id, sandbox) in [("hello-c", true), ("hello-c-open", false)] {
+        for (id, sandbox) in [
+            ("hello-c", true),
+            ("hello-c-open", false),
+            ("hello-c-warm", true),
+        ] {
             let folder = hhrf_root.join("functions").join(format!("{id}@1"));
             std::fs::create_dir_all(&folder)?;
             let mut manifest = manifest.clone();
@@ -95,10 +100,13 @@ impl Workspace {
             if !sandbox {
                 manifest["sandbox"] = serde_json::json!({"enabled": false});
             }
+            if id == "hello-c-warm" {
+                manifest["mode"] = "warm".into();
+            }
             std::fs::write(folder.join("fezz.json"), manifest.to_string())?;
             let entry = manifest["entry"].as_str().unwrap_or("libhello_c.so");
             std::fs::copy(&artifacts.library, folder.join(entry))?;
-            if sandbox {
+            if id == "hello-c" {
                 library = folder.join(entry);
             }
         }
@@ -167,6 +175,8 @@ pub enum ServerKind {
         sandbox: bool,
         /// Whether the baseline build serves it.
         baseline: bool,
+        /// The warm-mode deployment (`hello-c-warm@1`, sandboxed) instead.
+        warm: bool,
     },
 }
 
@@ -199,7 +209,11 @@ impl Server {
                 command.arg("-D").arg("-f").arg(conf);
                 (command, "/hello.cgi/world".to_owned())
             }
-            ServerKind::Fezz { sandbox, baseline } => {
+            ServerKind::Fezz {
+                sandbox,
+                baseline,
+                warm,
+            } => {
                 let (hhrf, runner) = match (&artifacts.baseline, baseline) {
                     (Some(other), true) => (&other.hhrf, &other.runner),
                     (None, true) => bail!("fezz-baseline needs --baseline"),
@@ -212,7 +226,11 @@ impl Server {
                     .arg("--listen")
                     .arg(address.to_string())
                     .env("FEZZ_RUNNER", runner);
-                let id = if sandbox { "hello-c" } else { "hello-c-open" };
+                let id = match (warm, sandbox) {
+                    (true, _) => "hello-c-warm",
+                    (false, true) => "hello-c",
+                    (false, false) => "hello-c-open",
+                };
                 (command, format!("/rpc/{id}@1/world"))
             }
         };

@@ -54,7 +54,7 @@ impl System {
 }
 
 /// The row groups that `--systems` names.
-pub const GROUPS: [&str; 9] = [
+pub const GROUPS: [&str; 10] = [
     "limit-a",
     "limit-a-baseline",
     "limit-a-open",
@@ -64,6 +64,7 @@ pub const GROUPS: [&str; 9] = [
     "fezz",
     "fezz-baseline",
     "fezz-open",
+    "fezz-warm",
 ];
 
 /// The groups that need `--baseline` (the builds of another checkout, compared in the same
@@ -119,7 +120,7 @@ pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<Sys
     if wanted("limit-f") {
         rows.push(floor("limit-f", "limit F: fork loaded", SystemKind::LimitF));
     }
-    let http: [(&str, &str, &str, ServerKind); 5] = [
+    let http: [(&str, &str, &str, ServerKind); 6] = [
         (
             "limit-b",
             "limit B: in-process hyper",
@@ -134,6 +135,7 @@ pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<Sys
             ServerKind::Fezz {
                 sandbox: true,
                 baseline: false,
+                warm: false,
             },
         ),
         (
@@ -143,6 +145,7 @@ pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<Sys
             ServerKind::Fezz {
                 sandbox: true,
                 baseline: true,
+                warm: false,
             },
         ),
         (
@@ -152,6 +155,17 @@ pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<Sys
             ServerKind::Fezz {
                 sandbox: false,
                 baseline: false,
+                warm: false,
+            },
+        ),
+        (
+            "fezz-warm",
+            "fezz: hhrf warm (sandbox)",
+            "warm",
+            ServerKind::Fezz {
+                sandbox: true,
+                baseline: false,
+                warm: true,
             },
         ),
     ];
@@ -160,7 +174,7 @@ pub fn systems(groups: &[String], connections: &[u32]) -> anyhow::Result<Vec<Sys
             continue;
         }
         for &count in connections {
-            let id = if mode == "-" {
+            let id = if mode == "-" || group.ends_with(mode) {
                 format!("{group}-c{count}")
             } else {
                 format!("{group}-{mode}-c{count}")
@@ -415,10 +429,12 @@ mod tests {
                 "fezz-fresh-c16",
                 "fezz-fresh-c64",
                 "fezz-open-fresh-c16",
-                "fezz-open-fresh-c64"
+                "fezz-open-fresh-c64",
+                "fezz-warm-c16",
+                "fezz-warm-c64"
             ]
         );
-        assert_eq!(rows.iter().filter(|row| row.is_fezz()).count(), 4);
+        assert_eq!(rows.iter().filter(|row| row.is_fezz()).count(), 6);
         assert!(systems(&["nginx".to_owned()], &[16]).is_err());
         let baseline = systems(
             &["fezz-baseline".to_owned(), "limit-a-baseline".to_owned()],

@@ -13,6 +13,7 @@
 //! Manifests are written by people, so parsing is strict: unknown fields, duplicate keys,
 //! wrong types and every broken rule are errors, and the error says where.
 
+pub mod mode;
 pub mod sandbox;
 mod v1;
 
@@ -94,6 +95,8 @@ pub struct Manifest {
     pub limits: Limits,
     /// The sandbox the runner confines the function in (`sandbox`; on by default).
     pub sandbox: sandbox::Sandbox,
+    /// How hhrf runs the function's calls (`mode`, with its `warm` object; fresh by default).
+    pub mode: mode::ExecutionMode,
 }
 
 impl Manifest {

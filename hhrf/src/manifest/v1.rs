@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use fezz_abi::runner_protocol::ResourceLimit;
 
+use super::mode::{ExecutionMode, WarmSettings, MODES};
 use super::sandbox::{self, Sandbox, MAX_SANDBOX_PATHS};
 use super::{
     parse_method, Entry, EnvName, FunctionId, Limits, Manifest, ManifestError, ManifestVersion,
@@ -36,6 +37,10 @@ struct ManifestV1 {
     limits: Option<Object<LimitsV1>>,
     #[serde(default, deserialize_with = "present")]
     sandbox: Option<Object<SandboxV1>>,
+    #[serde(default, deserialize_with = "present")]
+    mode: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    warm: Option<Object<WarmV1>>,
     // Already checked by `ManifestVersion::detect`; listed so the field is known.
     #[serde(default, deserialize_with = "present")]
     #[allow(dead_code)]
@@ -76,6 +81,21 @@ struct SandboxV1 {
     network: Option<Object<NetworkV1>>,
     #[serde(default, deserialize_with = "present")]
     file_bytes: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WarmV1 {
+    #[serde(default, deserialize_with = "present")]
+    max_instances: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    max_calls: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    max_calls_jitter: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    idle_timeout_ms: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    max_rss_bytes: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -279,6 +299,8 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
         }
     }
 
+    let mode = execution_mode(raw.mode.as_deref(), raw.warm.map(|Object(warm)| warm))?;
+
     Ok(Manifest {
         manifest_version: ManifestVersion::V1,
         id: raw.id,
@@ -289,5 +311,60 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
         env,
         limits,
         sandbox,
+        mode,
     })
+}
+
+/// `mode` and its `warm` object: the object only with its mode, every field in its range.
+fn execution_mode(
+    mode: Option<&str>,
+    warm: Option<WarmV1>,
+) -> Result<ExecutionMode, ManifestError> {
+    let warm_mode = match mode {
+        None | Some("fresh") => None,
+        Some("warm") => Some(()),
+        Some("prefork") => {
+            return Err(ManifestError::field(
+                "mode",
+                "\"prefork\" is not implemented by this hhrf yet (spec/RUNNER.md, \"Prefork mode (planned)\"); use \"fresh\" or \"warm\"",
+            ))
+        }
+        Some(other) => {
+            return Err(ManifestError::field(
+                "mode",
+                format!(
+                    "{other:?} is not an execution mode; use one of {}",
+                    MODES.map(|name| format!("{name:?}")).join(", ")
+                ),
+            ))
+        }
+    };
+    match (warm_mode, warm) {
+        (None, None) => Ok(ExecutionMode::Fresh),
+        (None, Some(_)) => Err(ManifestError::field(
+            "warm",
+            "is only allowed with \"mode\": \"warm\"",
+        )),
+        (Some(()), warm) => {
+            let defaults = WarmSettings::default();
+            let warm = warm.unwrap_or(WarmV1 {
+                max_instances: None,
+                max_calls: None,
+                max_calls_jitter: None,
+                idle_timeout_ms: None,
+                max_rss_bytes: None,
+            });
+            let settings = WarmSettings {
+                max_instances: warm.max_instances.unwrap_or(defaults.max_instances),
+                max_calls: warm.max_calls.unwrap_or(defaults.max_calls),
+                max_calls_jitter: warm.max_calls_jitter.unwrap_or(defaults.max_calls_jitter),
+                idle_timeout_ms: warm.idle_timeout_ms.unwrap_or(defaults.idle_timeout_ms),
+                max_rss_bytes: warm.max_rss_bytes,
+            };
+            settings
+                .check()
+                .map_err(|(field, rule)| ManifestError::field(format!("warm.{field}"), rule))?;
+            Ok(ExecutionMode::Warm(settings))
+        }
+    }
 }
