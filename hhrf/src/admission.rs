@@ -344,6 +344,20 @@ impl Admission {
         }
     }
 
+    /// Drops the gate of `function` (a version no longer served), unless a call still waits
+    /// in it or runs; a later call of the same name starts a fresh gate.
+    pub fn forget(&self, function: &str) {
+        let mut functions = self
+            .functions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if functions.get(function).is_some_and(|gate| {
+            Arc::strong_count(gate) == 1 && gate.slots.available_permits() == gate.slot_count
+        }) {
+            functions.remove(function);
+        }
+    }
+
     /// Whether the server's queue is full, so that a call reaching the server's gate now
     /// would be refused (readiness): `--max-queue` calls wait in it, or, with `--max-queue 0`,
     /// every server slot is taken. One function's full gate never makes it so.

@@ -170,6 +170,7 @@ fn library_function(path: &Path) -> Result<Function, InvokeError> {
                 .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
                 .collect(),
             limits: manifest.limits,
+            deployment: None,
         },
         None => Function {
             id: crate::manifest::FunctionId::new("local").map_err(InvokeError::Target)?,
@@ -183,6 +184,7 @@ fn library_function(path: &Path) -> Result<Function, InvokeError> {
             timeout: None,
             env: Vec::new(),
             limits: Default::default(),
+            deployment: None,
         },
     })
 }

@@ -47,7 +47,10 @@
 //! and shutdown; [`log`] the log lines; [`scratch`] the per-call scratch folders;
 //! [`privileges`] the user runners run as; [`cli`] the subcommands `hhrf new` ([`scaffold`])
 //! and `hhrf invoke` ([`invoke`]); [`admin`] the operator endpoints (health, [`readiness`],
-//! [`metrics`], drain) and their optional listener; [`usage`] a runner's CPU time and memory.
+//! [`metrics`], drain) and their optional listener; [`usage`] a runner's CPU time and memory;
+//! [`deploy`] hot deploy (verified private library copies, aliases, `/_fezz/functions`),
+//! [`watch`] how changes of `functions/` are noticed and [`publish`] `hhrf deploy` and
+//! `hhrf list`.
 #![deny(missing_docs)]
 
 pub mod admin;
@@ -58,6 +61,7 @@ pub mod cli;
 pub mod client_io;
 pub mod config;
 pub mod containment;
+pub mod deploy;
 pub mod dispatch;
 pub mod invoke;
 pub mod log;
@@ -65,6 +69,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod outcome;
 pub mod privileges;
+pub mod publish;
 pub mod readiness;
 pub mod registry;
 pub mod routes;
@@ -73,3 +78,4 @@ pub mod scaffold;
 pub mod scratch;
 pub mod server;
 pub mod usage;
+pub mod watch;

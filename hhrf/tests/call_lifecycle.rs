@@ -68,6 +68,7 @@ impl Setup {
             sandbox: hhrf::manifest::sandbox::Sandbox::default()
                 .resolve(self.dir.path())
                 .unwrap(),
+            deployment: None,
         }
     }
 
