@@ -369,9 +369,14 @@ fn polling_picks_up_changes_where_inotify_is_not_used() {
     );
     assert_eq!(functions(&hhrf)["watch"], "poll");
     deploy_folder(&root, "fx@1", &manifest("fx", "1", ""), &fixture_library());
+    let added = Instant::now();
     wait_until("served by polling", &hhrf, || {
         hhrf.get("/rpc/fx@1/a").status == 200
     });
+    println!(
+        "added and served by polling (100 ms) after {:?}",
+        added.elapsed()
+    );
     std::fs::remove_dir_all(root.folder("fx@1")).unwrap();
     wait_until("removed by polling", &hhrf, || {
         hhrf.get("/rpc/fx@1/a").status == 404
@@ -508,6 +513,15 @@ fn hhrf_deploy_waits_until_served_and_hhrf_list_shows_it() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(!root.folder("fx@4").exists());
+    let usage = String::from_utf8_lossy(&hhrf_cli(&["--help"]).stdout).into_owned();
+    assert!(
+        usage.contains("--watch auto|inotify|poll") && usage.contains("--config FILE"),
+        "{usage}"
+    );
+    assert!(
+        usage.contains("  deploy ") && usage.contains("  list "),
+        "{usage}"
+    );
     for subcommand in ["deploy", "list"] {
         let help = hhrf_cli(&[subcommand, "--help"]);
         assert_eq!(help.status.code(), Some(0));
