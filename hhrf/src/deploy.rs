@@ -593,81 +593,131 @@ impl Deployer {
 /// (the tail of a library is often debug information the loader never maps). Other formats
 /// pass (the runner's load check judges them).
 pub fn check_complete(path: &Path) -> Result<(), String> {
-    let bytes = fs::read(path).map_err(|error| format!("the library cannot be read: {error}"))?;
-    match elf_end(&bytes) {
-        Some(end) if end > bytes.len() as u64 => Err(format!(
-            "the library is cut short: its ELF headers describe {end} bytes, the file has {} (a copy still being written? write elsewhere, then rename)",
-            bytes.len()
+    let unreadable = |error: io::Error| format!("the library cannot be read: {error}");
+    let file = fs::File::open(path).map_err(unreadable)?;
+    let length = file.metadata().map_err(unreadable)?.len();
+    // The ELF header, then the program header table (at most 65535 entries of 56 bytes).
+    let head = read_at_most(&file, 0, 64).map_err(unreadable)?;
+    let table = match elf_table(&head) {
+        Some((offset, size)) if offset.saturating_add(size) <= length => {
+            read_at_most(&file, offset, size).map_err(unreadable)?
+        }
+        _ => Vec::new(),
+    };
+    match elf_end(&head, &table) {
+        Some(end) if end > length => Err(format!(
+            "the library is cut short: its ELF headers describe {end} bytes, the file has {length} (a copy still being written? write elsewhere, then rename)"
         )),
         _ => Ok(()),
     }
 }
 
+/// Up to `size` bytes of `file` from `offset`.
+fn read_at_most(file: &fs::File, offset: u64, size: u64) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt as _;
+    let mut bytes = vec![0u8; usize::try_from(size).unwrap_or(0)];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read_at(&mut bytes[filled..], offset + filled as u64)? {
+            0 => break,
+            read => filled += read,
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
+}
+
+/// Where an ELF header says its program header table is: `(offset, size)`.
+fn elf_table(head: &[u8]) -> Option<(u64, u64)> {
+    let fields = elf_fields(head)?;
+    Some((fields.phoff, fields.phentsize.saturating_mul(fields.phnum)))
+}
+
+struct ElfFields {
+    wide: bool,
+    big: bool,
+    phoff: u64,
+    phentsize: u64,
+    phnum: u64,
+    shoff: u64,
+    shentsize: u64,
+    shnum: u64,
+}
+
+fn read_field(bytes: &[u8], big: bool, at: usize, size: usize) -> Option<u64> {
+    let field = bytes.get(at..at.checked_add(size)?)?;
+    let mut value: u64 = 0;
+    for index in 0..size {
+        let byte = if big {
+            field[index]
+        } else {
+            field[size - 1 - index]
+        };
+        value = (value << 8) | u64::from(byte);
+    }
+    Some(value)
+}
+
+fn elf_fields(head: &[u8]) -> Option<ElfFields> {
+    let wide = *head.get(4)? == 2;
+    let big = *head.get(5)? == 2;
+    let read = |at, size| read_field(head, big, at, size);
+    Some(if wide {
+        ElfFields {
+            wide,
+            big,
+            phoff: read(0x20, 8)?,
+            phentsize: read(0x36, 2)?,
+            phnum: read(0x38, 2)?,
+            shoff: read(0x28, 8)?,
+            shentsize: read(0x3a, 2)?,
+            shnum: read(0x3c, 2)?,
+        }
+    } else {
+        ElfFields {
+            wide,
+            big,
+            phoff: read(0x1c, 4)?,
+            phentsize: read(0x2a, 2)?,
+            phnum: read(0x2c, 2)?,
+            shoff: read(0x20, 4)?,
+            shentsize: read(0x2e, 2)?,
+            shnum: read(0x30, 2)?,
+        }
+    })
+}
+
 /// The length an ELF file's headers say it has (the end of its section header table or of
-/// its furthest segment); `None` for a file that is not ELF. A header itself cut short
-/// counts as longer than the file.
-fn elf_end(bytes: &[u8]) -> Option<u64> {
-    if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
+/// its furthest segment), from its header `head` and its program header `table`; `None` for
+/// a file that is not ELF. Headers themselves cut short count as longer than any file.
+fn elf_end(head: &[u8], table: &[u8]) -> Option<u64> {
+    if head.len() < 4 || &head[..4] != b"\x7fELF" {
         return None;
     }
-    let too_short = Some(u64::MAX);
-    let (Some(&class), Some(&data)) = (bytes.get(4), bytes.get(5)) else {
-        return too_short;
+    let Some(fields) = elf_fields(head) else {
+        return Some(u64::MAX);
     };
-    let wide = class == 2;
-    let big = data == 2;
-    let read = |at: usize, size: usize| -> Option<u64> {
-        let field = bytes.get(at..at + size)?;
-        let mut value: u64 = 0;
-        for index in 0..size {
-            let byte = if big {
-                field[index]
-            } else {
-                field[size - 1 - index]
-            };
-            value = (value << 8) | u64::from(byte);
-        }
-        Some(value)
-    };
-    let word = if wide { 8 } else { 4 };
-    let (phoff, phentsize, phnum, shoff, shentsize, shnum) = if wide {
-        (
-            read(0x20, 8),
-            read(0x36, 2),
-            read(0x38, 2),
-            read(0x28, 8),
-            read(0x3a, 2),
-            read(0x3c, 2),
-        )
-    } else {
-        (
-            read(0x1c, 4),
-            read(0x2a, 2),
-            read(0x2c, 2),
-            read(0x20, 4),
-            read(0x2e, 2),
-            read(0x30, 2),
-        )
-    };
-    let (Some(phoff), Some(phentsize), Some(phnum), Some(shoff), Some(shentsize), Some(shnum)) =
-        (phoff, phentsize, phnum, shoff, shentsize, shnum)
-    else {
-        return too_short;
-    };
-    let mut end = shoff.saturating_add(shentsize.saturating_mul(shnum));
-    end = end.max(phoff.saturating_add(phentsize.saturating_mul(phnum)));
-    for index in 0..phnum {
-        let at = phoff.saturating_add(index * phentsize);
-        let Ok(at) = usize::try_from(at) else {
-            return too_short;
-        };
-        let (offset, filesz) = if wide {
-            (read(at + 8, word), read(at + 32, word))
+    let table_size = fields.phentsize.saturating_mul(fields.phnum);
+    if (table.len() as u64) < table_size {
+        return Some(u64::MAX);
+    }
+    let mut end = fields
+        .shoff
+        .saturating_add(fields.shentsize.saturating_mul(fields.shnum))
+        .max(fields.phoff.saturating_add(table_size));
+    let word = if fields.wide { 8 } else { 4 };
+    for index in 0..fields.phnum {
+        let at = usize::try_from(index * fields.phentsize).ok()?;
+        let (offset, filesz) = if fields.wide {
+            (at + 8, at + 32)
         } else {
-            (read(at + 4, word), read(at + 16, word))
+            (at + 4, at + 16)
         };
-        let (Some(offset), Some(filesz)) = (offset, filesz) else {
-            return too_short;
+        let (Some(offset), Some(filesz)) = (
+            read_field(table, fields.big, offset, word),
+            read_field(table, fields.big, filesz, word),
+        ) else {
+            return Some(u64::MAX);
         };
         end = end.max(offset.saturating_add(filesz));
     }
