@@ -431,3 +431,23 @@ impl Drop for MemoryReservation {
             .fetch_sub(self.bytes, Ordering::AcqRel);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_forgotten_gate_is_dropped_only_when_no_call_holds_it() {
+        let admission = Admission::new(AdmissionConfig::new(4, 4, 64 << 20));
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let ticket = admission.admit("f@1", 1024, deadline).await.unwrap();
+        admission.forget("f@1");
+        assert!(
+            admission.function_stats().contains_key("f@1"),
+            "a call still runs"
+        );
+        drop(ticket);
+        admission.forget("f@1");
+        assert!(!admission.function_stats().contains_key("f@1"));
+    }
+}

@@ -1,5 +1,5 @@
-//! The `hhrf` binary: reads the settings, loads the functions, chooses the runner, serves
-//! until SIGTERM or ctrl-c (a second one ends in-flight calls), and exits 0; exits 2 on a
+//! The `hhrf` binary: reads the settings, chooses the runner, loads the functions, serves
+//! them (watching `functions/` for hot deploy, `hhrf::watch`) until SIGTERM or ctrl-c (a second one ends in-flight calls), and exits 0; exits 2 on a
 //! bad command line and 1 on any other startup failure. `hhrf serve [options]` is the same;
 //! `hhrf new` and `hhrf invoke` are subcommands parsed by `hhrf::cli`.
 
