@@ -17,7 +17,7 @@
 
 use std::io::{self, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream as StdTcpStream, ToSocketAddrs};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use http::{Method, StatusCode};
@@ -63,7 +63,8 @@ pub struct Admin {
     pub separate_listener: bool,
     /// The recent traffic the operator page shows.
     pub activity: Activity,
-    registry: OnceLock<Registry>,
+    registry: RwLock<Option<Arc<Registry>>>,
+    deploy_status: RwLock<crate::deploy::DeployStatus>,
 }
 
 impl Admin {
@@ -83,24 +84,76 @@ impl Admin {
             ids: RequestIds::default(),
             separate_listener,
             activity: Activity::default(),
-            registry: OnceLock::new(),
+            registry: RwLock::new(None),
+            deploy_status: RwLock::new(crate::deploy::DeployStatus::default()),
         }
     }
 
     /// The functions are loaded: they are served from now on and readiness no longer says
     /// `loading`. A second call is ignored.
     pub fn set_registry(&self, registry: Registry) {
-        let _ = self.registry.set(registry);
+        {
+            let mut slot = self
+                .registry
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if slot.is_none() {
+                *slot = Some(Arc::new(registry));
+            }
+        }
         self.readiness.set_loaded();
     }
 
+    /// Serves `registry` from now on, in place of the functions served so far (hot deploy:
+    /// calls admitted before go on with the functions they hold), with `status` for
+    /// `/_fezz/functions`; readiness no longer says `loading`. Returns the registry replaced.
+    pub fn replace_registry(
+        &self,
+        registry: Arc<Registry>,
+        status: crate::deploy::DeployStatus,
+    ) -> Option<Arc<Registry>> {
+        *self
+            .deploy_status
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = status;
+        let old = self
+            .registry
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(registry);
+        self.readiness.set_loaded();
+        old
+    }
+
+    /// Records how changes of `functions/` are noticed (`watch` of `/_fezz/functions`).
+    pub fn set_watch(&self, watch: &str) {
+        self.deploy_status
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .watch = watch.to_owned();
+    }
+
     /// The functions, once loaded.
-    pub fn registry(&self) -> Option<&Registry> {
-        self.registry.get()
+    pub fn registry(&self) -> Option<Arc<Registry>> {
+        self.registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn function_count(&self) -> usize {
-        self.registry().map_or(0, Registry::function_count)
+        self.registry()
+            .map_or(0, |registry| registry.function_count())
+    }
+
+    /// The body of `/_fezz/functions`.
+    pub fn functions_body(&self) -> serde_json::Value {
+        let status = self
+            .deploy_status
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        crate::deploy::catalog(self.registry().as_deref(), &status)
     }
 
     /// The readiness body and whether it is ready.
@@ -203,6 +256,7 @@ impl Admin {
             | HhrfEndpoint::Ready
             | HhrfEndpoint::Metrics
             | HhrfEndpoint::Page
+            | HhrfEndpoint::Functions
                 if !read =>
             {
                 Outcome::MethodNotAllowed {
@@ -225,6 +279,9 @@ impl Admin {
                     &body,
                     if ready { "ready" } else { "not-ready" },
                 )
+            }
+            HhrfEndpoint::Functions => {
+                json_answer(StatusCode::OK, &self.functions_body(), "functions")
             }
             HhrfEndpoint::Metrics => Outcome::Admin {
                 status: StatusCode::OK,
@@ -439,6 +496,20 @@ fn authority(url: &str) -> Option<&str> {
 /// Sends `POST <action path>` to the server at `url` (`http://HOST:PORT`) and returns its
 /// answer. Bounded: [`CLIENT_TIMEOUT`] per step, [`MAX_CLIENT_RESPONSE_BYTES`] read.
 pub fn request(url: &str, action: Action) -> Result<ClientAnswer, ClientError> {
+    exchange(url, "POST", action.path(), MAX_CLIENT_RESPONSE_BYTES)
+}
+
+/// The most bytes [`get`] reads of an answer (a `/_fezz/functions` body).
+pub const MAX_CLIENT_LISTING_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Sends `GET <path>` to the server at `url` and returns its answer (`hhrf list`,
+/// `hhrf deploy --server`). Bounded: [`CLIENT_TIMEOUT`] per step,
+/// [`MAX_CLIENT_LISTING_BYTES`] read.
+pub fn get(url: &str, path: &str) -> Result<ClientAnswer, ClientError> {
+    exchange(url, "GET", path, MAX_CLIENT_LISTING_BYTES)
+}
+
+fn exchange(url: &str, method: &str, path: &str, limit: u64) -> Result<ClientAnswer, ClientError> {
     let host = authority(url).ok_or_else(|| ClientError::BadUrl(url.to_owned()))?;
     let io_error = |error| ClientError::Io {
         url: url.to_owned(),
@@ -455,13 +526,12 @@ pub fn request(url: &str, action: Action) -> Result<ClientAnswer, ClientError> {
         .and_then(|()| stream.set_write_timeout(Some(CLIENT_TIMEOUT)))
         .map_err(io_error)?;
     let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        action.path()
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).map_err(io_error)?;
     let mut bytes = Vec::new();
     stream
-        .take(MAX_CLIENT_RESPONSE_BYTES)
+        .take(limit)
         .read_to_end(&mut bytes)
         .map_err(io_error)?;
     let text = String::from_utf8_lossy(&bytes);

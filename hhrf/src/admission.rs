@@ -344,6 +344,20 @@ impl Admission {
         }
     }
 
+    /// Drops the gate of `function` (a version no longer served), unless a call still waits
+    /// in it or runs; a later call of the same name starts a fresh gate.
+    pub fn forget(&self, function: &str) {
+        let mut functions = self
+            .functions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if functions.get(function).is_some_and(|gate| {
+            Arc::strong_count(gate) == 1 && gate.slots.available_permits() == gate.slot_count
+        }) {
+            functions.remove(function);
+        }
+    }
+
     /// Whether the server's queue is full, so that a call reaching the server's gate now
     /// would be refused (readiness): `--max-queue` calls wait in it, or, with `--max-queue 0`,
     /// every server slot is taken. One function's full gate never makes it so.
@@ -415,5 +429,25 @@ impl Drop for MemoryReservation {
         self.counters
             .reserved
             .fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_forgotten_gate_is_dropped_only_when_no_call_holds_it() {
+        let admission = Admission::new(AdmissionConfig::new(4, 4, 64 << 20));
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let ticket = admission.admit("f@1", 1024, deadline).await.unwrap();
+        admission.forget("f@1");
+        assert!(
+            admission.function_stats().contains_key("f@1"),
+            "a call still runs"
+        );
+        drop(ticket);
+        admission.forget("f@1");
+        assert!(!admission.function_stats().contains_key("f@1"));
     }
 }

@@ -4,7 +4,7 @@
 //! request, and what the kernel offers for containment and sandboxing is reported.
 //!
 //! What lives here: [`check`] and its [`Report`]. What does not: the command line (`main`),
-//! loading a library ([`Runner::load_check`]).
+//! loading a library ([`Runner::load_check`]). [`verify`] is shared with hot deploy.
 
 use std::fmt;
 use std::path::Path;
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::containment::Capabilities;
 use crate::outcome::{signal_name, ExitState};
-use crate::registry::{Registry, RegistryError};
+use crate::registry::{Function, Registry, RegistryError};
 use crate::runner::Runner;
 
 /// How long one library may take to load in `hhrf check`.
@@ -75,46 +75,56 @@ pub async fn check(
         ..Report::default()
     };
     for function in registry.functions() {
-        let deadline = tokio::time::Instant::now() + LOAD_CHECK_TIMEOUT;
-        let name = function.name();
-        let output = match runner.load_check(function, deadline).await {
-            Ok(output) => output,
-            Err(error) => {
-                report.problems.push(format!(
-                    "{name}: the runner {} could not be started: {error}",
-                    runner.program().display()
-                ));
-                continue;
-            }
-        };
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let said = stderr
-            .lines()
-            .rev()
-            .find(|line| !line.trim().is_empty())
-            .map(|line| format!(": {}", line.trim()))
-            .unwrap_or_default();
-        match output.exit {
-            ExitState::Exited(0) if output.stdout.is_empty() => report.loaded.push(name),
-            ExitState::Exited(0) => report.problems.push(format!(
-                "{name}: the runner wrote {} bytes on stdout without a request",
-                output.stdout.len()
-            )),
-            ExitState::Exited(code) => report.problems.push(format!(
-                "{name}: the runner exited {code}{}{said}",
-                fezz_abi::runner_protocol::RunnerExit::from_code(code)
-                    .map(|exit| format!(" ({})", exit.error_code()))
-                    .unwrap_or_default()
-            )),
-            ExitState::Signaled(signal) => report.problems.push(format!(
-                "{name}: the runner was killed by {} while loading the library{said}",
-                signal_name(signal)
-            )),
-            ExitState::TimedOut => report.problems.push(format!(
-                "{name}: loading the library took longer than {} s",
-                LOAD_CHECK_TIMEOUT.as_secs()
-            )),
+        match verify(runner, function).await {
+            Ok(()) => report.loaded.push(function.name()),
+            Err(problem) => report
+                .problems
+                .push(format!("{}: {problem}", function.name())),
         }
     }
     Ok(report)
+}
+
+/// Starts the runner on `function`'s library without a request ([`Runner::load_check`]) and
+/// says what is wrong, if anything: an exit code, a signal, [`LOAD_CHECK_TIMEOUT`] without
+/// exiting, bytes on stdout. Used by `hhrf check` and before a hot deploy serves a library.
+pub async fn verify(runner: &Runner, function: &Function) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + LOAD_CHECK_TIMEOUT;
+    let output = runner
+        .load_check(function, deadline)
+        .await
+        .map_err(|error| {
+            format!(
+                "the runner {} could not be started: {error}",
+                runner.program().display()
+            )
+        })?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let said = stderr
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .map(|line| format!(": {}", line.trim()))
+        .unwrap_or_default();
+    match output.exit {
+        ExitState::Exited(0) if output.stdout.is_empty() => Ok(()),
+        ExitState::Exited(0) => Err(format!(
+            "the runner wrote {} bytes on stdout without a request",
+            output.stdout.len()
+        )),
+        ExitState::Exited(code) => Err(format!(
+            "the runner exited {code}{}{said}",
+            fezz_abi::runner_protocol::RunnerExit::from_code(code)
+                .map(|exit| format!(" ({})", exit.error_code()))
+                .unwrap_or_default()
+        )),
+        ExitState::Signaled(signal) => Err(format!(
+            "the runner was killed by {} while loading the library{said}",
+            signal_name(signal)
+        )),
+        ExitState::TimedOut => Err(format!(
+            "loading the library took longer than {} s",
+            LOAD_CHECK_TIMEOUT.as_secs()
+        )),
+    }
 }

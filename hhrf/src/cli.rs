@@ -1,5 +1,6 @@
 //! The subcommands of the `hhrf` binary (`spec/HTTP.md`, "Subcommands"): `hhrf new`,
-//! `hhrf invoke`, `hhrf check`, `hhrf drain` and `hhrf undrain`, parsed with clap. `hhrf serve [options]` and plain `hhrf [options]` keep
+//! `hhrf invoke`, `hhrf check`, `hhrf drain`, `hhrf undrain`, `hhrf deploy` and `hhrf list`,
+//! parsed with clap. `hhrf serve [options]` and plain `hhrf [options]` keep
 //! the server's own parser (`config`); the binary picks one by the first argument
 //! ([`is_subcommand`]).
 //!
@@ -27,7 +28,9 @@ use crate::scaffold::{self, Language};
 pub const USAGE_EXIT: u8 = 2;
 
 /// The first arguments that name a subcommand parsed here (`serve` is the server's parser).
-pub const SUBCOMMANDS: [&str; 5] = ["new", "invoke", "check", "drain", "undrain"];
+pub const SUBCOMMANDS: [&str; 7] = [
+    "new", "invoke", "check", "drain", "undrain", "deploy", "list",
+];
 
 /// Whether `first` (the first argument) names a subcommand parsed by [`Cli`].
 pub fn is_subcommand(first: &str) -> bool {
@@ -67,6 +70,82 @@ pub enum Command {
     /// Undo `hhrf drain`: the server's /_fezz/ready answers 200 again.
     #[command(after_help = DRAIN_AFTER_HELP)]
     Undrain(ServerArgs),
+    /// Install a library as functions/ID@VERSION/ (folder and fezz.json written beside it,
+    /// then renamed into place) and, with --server, wait until the server serves it.
+    #[command(after_help = DEPLOY_AFTER_HELP)]
+    Deploy(DeployArgs),
+    /// List the functions, versions, aliases, routes and status of a running server
+    /// (--server) or of a folder (--root).
+    #[command(after_help = LIST_AFTER_HELP)]
+    List(ListArgs),
+}
+
+const DEPLOY_AFTER_HELP: &str = "\
+Writes DIR/functions/ID@VERSION/ with a copy of LIBRARY and a fezz.json naming it (the id,
+the version, the routes, the mode), in a hidden folder beside it that is then renamed over
+the old one in one step: a running server never sees half a folder. With --server it then
+polls the server's GET /_fezz/functions until it serves ID@VERSION with this library (its
+SHA-256), and prints the server's entry for it.
+
+Exit codes: 0 written (and, with --server, served); 1 the folder could not be written, or the
+server could not be reached, refused the library (the problem it reported is printed) or did
+not serve it within --wait-ms; 2 a usage error (including arguments that make an invalid
+manifest).
+
+Environment: HHRF_ROOT is the default --root.";
+
+const LIST_AFTER_HELP: &str = "\
+Prints one line per function (name, status, library hash, routes, aliases, the problem when
+refused) and one per alias, or with --json the GET /_fezz/functions body. With --root (the
+default when --server is not given) the folder is read as start-up would read it, without a
+server and without loading the libraries.
+
+Exit codes: 0 listed; 1 the server could not be reached or the root cannot be read; 2 a
+usage error.
+
+Environment: HHRF_ROOT is the default --root.";
+
+/// `hhrf deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The library file to install.
+    pub library: PathBuf,
+    /// The function id.
+    #[arg(long)]
+    pub id: String,
+    /// The version.
+    #[arg(long)]
+    pub version: String,
+    /// A route, METHOD PATH (`*` for every method); repeat for more.
+    #[arg(long, num_args = 2, value_names = ["METHOD", "PATH"])]
+    pub route: Vec<String>,
+    /// The execution mode written to the manifest's `mode`.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// The folder that holds functions/ [env HHRF_ROOT, default .].
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// Wait until the server at this URL (http://HOST:PORT, where /_fezz/functions is
+    /// answered) serves the new version.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// How long to wait for the server, in ms.
+    #[arg(long, default_value_t = 30_000)]
+    pub wait_ms: u64,
+}
+
+/// `hhrf list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Ask the server at this URL (http://HOST:PORT, where /_fezz/functions is answered).
+    #[arg(long, conflicts_with = "root")]
+    pub server: Option<String>,
+    /// Read this folder instead [env HHRF_ROOT, default .].
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// Print the GET /_fezz/functions body.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const DRAIN_AFTER_HELP: &str = "\
@@ -239,6 +318,79 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => run_check(args),
         Command::Drain(args) => run_drain(args, crate::admin::Action::Drain),
         Command::Undrain(args) => run_drain(args, crate::admin::Action::Undrain),
+        Command::Deploy(args) => run_deploy(args),
+        Command::List(args) => run_list(args),
+    }
+}
+
+/// `hhrf deploy`: the folder, then (with `--server`) the wait.
+fn run_deploy(args: DeployArgs) -> ExitCode {
+    use crate::publish::{self, PublishError};
+    let routes = args
+        .route
+        .chunks(2)
+        .map(|pair| (pair[0].clone(), pair.get(1).cloned().unwrap_or_default()))
+        .collect();
+    let publication = publish::Publication {
+        library: args.library.clone(),
+        id: args.id.clone(),
+        version: args.version.clone(),
+        routes,
+        mode: args.mode.clone(),
+    };
+    let root = root_of(args.root.as_ref());
+    let published = match publish::publish(&root, &publication) {
+        Ok(published) => published,
+        Err(PublishError::Invalid(rule)) => {
+            say(format_args!("error: {rule}"));
+            return ExitCode::from(USAGE_EXIT);
+        }
+        Err(error) => {
+            say(format_args!("error: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    say(format_args!(
+        "wrote {} (library sha256 {})",
+        published.folder.display(),
+        published.sha256
+    ));
+    let Some(server) = args.server else {
+        return ExitCode::SUCCESS;
+    };
+    let limit = std::time::Duration::from_millis(args.wait_ms);
+    match publish::wait_until_served(&server, &published.name, &published.sha256, limit) {
+        Ok(()) => {
+            println!("{} served by {server}", published.name);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            say(format_args!("error: {error}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `hhrf list`.
+fn run_list(args: ListArgs) -> ExitCode {
+    let body = match &args.server {
+        Some(server) => crate::publish::fetch_functions(server).map_err(|error| error.to_string()),
+        None => crate::publish::list_folder(&root_of(args.root.as_ref()))
+            .map_err(|error| error.to_string()),
+    };
+    match body {
+        Ok(body) if args.json => {
+            println!("{body}");
+            ExitCode::SUCCESS
+        }
+        Ok(body) => {
+            print!("{}", crate::publish::render_list(&body));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            say(format_args!("error: {error}"));
+            ExitCode::FAILURE
+        }
     }
 }
 

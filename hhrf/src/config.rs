@@ -1,7 +1,7 @@
 //! The server's settings: command-line options, environment variables and defaults.
 //!
 //! What lives here: [`Config`], [`parse`] (options win over environment variables, which win
-//! over defaults) and [`USAGE`]. What does not: choosing the runner program (`runner`), which
+//! over the config file (`--config`, TOML), which wins over defaults) and [`USAGE`]. What does not: choosing the runner program (`runner`), which
 //! reads `FEZZ_RUNNER` and `PATH`.
 
 use std::ffi::OsString;
@@ -49,6 +49,33 @@ pub const DEFAULT_DRAIN_DELAY_MS: u64 = 5_000;
 /// The largest `--drain-delay-ms` and `--drain-timeout-ms`: two hours.
 pub const MAX_DRAIN_MS: u64 = 7_200_000;
 
+/// How often `--watch poll` looks at `functions/`, by default (`--poll-interval-ms`).
+pub const DEFAULT_POLL_INTERVAL_MS: u64 = 500;
+
+/// The range of `--poll-interval-ms`.
+pub const POLL_INTERVAL_RANGE_MS: std::ops::RangeInclusive<u64> = 10..=60_000;
+
+/// The largest config file (`--config`): 64 KiB.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 64 * 1024;
+
+/// The environment variables a config file may set, by their key (the variable's name
+/// without `HHRF_`, lowercased: `max_calls = 64`).
+pub const FILE_VARIABLES: [&str; 13] = [
+    "HHRF_LISTEN",
+    "HHRF_ROOT",
+    "HHRF_TIMEOUT_MS",
+    "HHRF_MAX_CALLS",
+    "HHRF_MAX_QUEUE",
+    "HHRF_MEMORY_BUDGET",
+    "HHRF_BACKLOG",
+    "HHRF_RUNNER_USER",
+    "HHRF_ADMIN_LISTEN",
+    "HHRF_DRAIN_DELAY_MS",
+    "HHRF_DRAIN_TIMEOUT_MS",
+    "HHRF_WATCH",
+    "HHRF_POLL_INTERVAL_MS",
+];
+
 /// The largest value of `--max-calls`, `--max-queue` and `--backlog`.
 pub const MAX_COUNT_SETTING: u64 = 1 << 20;
 
@@ -59,6 +86,7 @@ usage: hhrf [serve] [--listen ADDR] [--root DIR] [--timeout-ms N] [--max-calls N
             [--admin-listen ADDR] [--drain-delay-ms N] [--drain-timeout-ms N]
             [--log-format human|json]
             [--trusted-proxy CIDR]... [--proxy-protocol]
+            [--watch auto|inotify|poll] [--poll-interval-ms N] [--config FILE]
        hhrf new --lang rust|c|zig NAME [--dir DIR]
        hhrf invoke LIBRARY|ID@VERSION [PATH] [-X METHOD] [-H 'NAME: VALUE']... [-d BODY] [--json|--diag]
 
@@ -73,6 +101,10 @@ commands:
   check             validate every manifest and load each library, without serving
   drain, undrain    make a running server's /_fezz/ready answer 503 (or 200 again)
                     (`hhrf drain --server URL`)
+  deploy            install a library as functions/ID@VERSION atomically, and wait until a
+                    running server serves it (`hhrf deploy --help`)
+  list              the functions, versions, aliases, routes and status, from a running
+                    server or from the folder (`hhrf list --help`)
   exit codes: 0 success, 1 failure, 2 a usage error (`hhrf invoke`: 1 when the call failed)
 
 options of serve (each overrides its environment variable):
@@ -107,6 +139,14 @@ options of serve (each overrides its environment variable):
                                               [HHRF_TRUSTED_PROXIES, comma-separated, default: none]
   --proxy-protocol  connections from trusted proxies start with a PROXY protocol v1 line
                                                                       [HHRF_PROXY_PROTOCOL=1]
+  --watch auto|inotify|poll
+                    how changes of functions/ are noticed (hot deploy); auto: inotify, or
+                    polling on NFS                             [HHRF_WATCH, default auto]
+  --poll-interval-ms N
+                    how often polling looks, 10..=60000        [HHRF_POLL_INTERVAL_MS, default 500]
+  --config FILE     a TOML file of settings: keys are the variables below without HHRF_,
+                    lowercased (max_calls = 64); flags > environment > file > defaults
+                                                                      [HHRF_CONFIG, default: none]
   -h, --help        print this help
   -V, --version     print the version
 
@@ -145,13 +185,17 @@ pub struct Config {
     pub log_format: crate::log::LogFormat,
     /// Whose `X-Forwarded-For` and PROXY line are believed.
     pub trusted_proxies: TrustedProxies,
+    /// How changes of `functions/` are noticed (`--watch`).
+    pub watch: crate::watch::WatchMode,
+    /// How often polling looks (`--poll-interval-ms`).
+    pub poll_interval: Duration,
 }
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Run the server.
-    Serve(Config),
+    /// Run the server (boxed: the settings are large, the other commands empty).
+    Serve(Box<Config>),
     /// Print [`USAGE`].
     Help,
     /// Print the version.
@@ -198,6 +242,9 @@ pub fn parse(
     let mut log_format: Option<(String, OsString)> = None;
     let mut trusted: Vec<(String, String)> = Vec::new();
     let mut proxy_protocol = false;
+    let mut watch: Option<(String, OsString)> = None;
+    let mut poll_interval: Option<(String, OsString)> = None;
+    let mut config_file: Option<(String, OsString)> = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy().into_owned();
@@ -241,6 +288,9 @@ pub fn parse(
             "--drain-delay-ms" => (&mut drain_delay, "--drain-delay-ms"),
             "--drain-timeout-ms" => (&mut drain_timeout, "--drain-timeout-ms"),
             "--log-format" => (&mut log_format, "--log-format"),
+            "--watch" => (&mut watch, "--watch"),
+            "--poll-interval-ms" => (&mut poll_interval, "--poll-interval-ms"),
+            "--config" => (&mut config_file, "--config"),
             _ => return Err(ConfigError::UnknownArgument(text)),
         };
         let value = match inline {
@@ -249,7 +299,33 @@ pub fn parse(
         };
         *slot.0 = Some((slot.1.to_owned(), value));
     }
-    let from_env = |variable: &str| env(variable).map(|value| (variable.to_owned(), value));
+    let file =
+        match config_file.or_else(|| env("HHRF_CONFIG").map(|v| ("HHRF_CONFIG".to_owned(), v))) {
+            None => Vec::new(),
+            Some((source, path)) => read_config_file(&source, &PathBuf::from(path))?,
+        };
+    let from_env = |variable: &str| {
+        env(variable)
+            .map(|value| (variable.to_owned(), value))
+            .or_else(|| {
+                file.iter()
+                    .find(|(name, _, _)| name == variable)
+                    .map(|(_, source, value)| (source.clone(), value.clone()))
+            })
+    };
+    let watch = match watch.or_else(|| from_env("HHRF_WATCH")) {
+        None => crate::watch::WatchMode::default(),
+        Some((source, value)) => {
+            let text = value.to_string_lossy();
+            crate::watch::WatchMode::parse(&text)
+                .ok_or_else(|| invalid(&source, &text, "must be auto, inotify or poll"))?
+        }
+    };
+    let poll_interval = number(
+        poll_interval.or_else(|| from_env("HHRF_POLL_INTERVAL_MS")),
+        DEFAULT_POLL_INTERVAL_MS,
+        POLL_INTERVAL_RANGE_MS,
+    )?;
     let listen = listen.or_else(|| from_env("HHRF_LISTEN"));
     let root = root.or_else(|| from_env("HHRF_ROOT"));
     let timeout = timeout.or_else(|| from_env("HHRF_TIMEOUT_MS"));
@@ -332,7 +408,7 @@ pub fn parse(
             crate::privileges::parse_user(&text).map_err(|rule| invalid(&source, &text, &rule))?
         }
     };
-    Ok(Command::Serve(Config {
+    Ok(Command::Serve(Box::new(Config {
         listen,
         root,
         default_timeout,
@@ -346,7 +422,9 @@ pub fn parse(
         drain_timeout: drain_timeout.map(Duration::from_millis),
         log_format,
         trusted_proxies,
-    }))
+        watch,
+        poll_interval: Duration::from_millis(poll_interval),
+    })))
 }
 
 /// The trusted proxies of `--trusted-proxy` (or `HHRF_TRUSTED_PROXIES`, comma-separated,
@@ -407,6 +485,61 @@ fn trusted_proxies(
         blocks,
         proxy_protocol,
     })
+}
+
+/// Reads a config file: a TOML table whose keys are [`FILE_VARIABLES`] without `HHRF_`,
+/// lowercased, each a string or an integer. Returns `(variable, source, value)` triples, the
+/// source naming the file and the key.
+fn read_config_file(
+    source: &str,
+    path: &std::path::Path,
+) -> Result<Vec<(String, String, OsString)>, ConfigError> {
+    use std::io::Read as _;
+    let shown = path.display().to_string();
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| {
+            file.take(MAX_CONFIG_FILE_BYTES + 1)
+                .read_to_string(&mut text)
+        })
+        .map_err(|error| invalid(source, &shown, &format!("cannot be read: {error}")))?;
+    if text.len() as u64 > MAX_CONFIG_FILE_BYTES {
+        return Err(invalid(
+            source,
+            &shown,
+            &format!("is larger than {MAX_CONFIG_FILE_BYTES} bytes"),
+        ));
+    }
+    let table: toml::Table = text.parse().map_err(|error: toml::de::Error| {
+        invalid(source, &shown, &format!("is not TOML: {}", error.message()))
+    })?;
+    let mut settings = Vec::new();
+    for (key, value) in table {
+        let variable = format!("HHRF_{}", key.to_ascii_uppercase());
+        if !FILE_VARIABLES.contains(&variable.as_str()) || key.to_ascii_lowercase() != key {
+            return Err(invalid(
+                source,
+                &shown,
+                &format!("unknown key {key:?} (the keys are the HHRF_ variables' names without HHRF_, lowercased)"),
+            ));
+        }
+        let text = match value {
+            toml::Value::String(text) => text,
+            toml::Value::Integer(number) => number.to_string(),
+            other => {
+                return Err(invalid(
+                    source,
+                    &shown,
+                    &format!(
+                        "key {key:?}: must be a string or an integer, not {}",
+                        other.type_str()
+                    ),
+                ))
+            }
+        };
+        settings.push((variable, format!("{shown}: {key}"), OsString::from(text)));
+    }
+    Ok(settings)
 }
 
 /// A socket address from its option or variable.
@@ -471,7 +604,7 @@ mod tests {
 
     fn serve(args: &[&str], env: &[(&str, &str)]) -> Config {
         match run(args, env).unwrap() {
-            Command::Serve(config) => config,
+            Command::Serve(config) => *config,
             other => panic!("{other:?}"),
         }
     }
@@ -654,6 +787,64 @@ mod tests {
             run(&["--trusted-proxy"], &[]).unwrap_err(),
             ConfigError::MissingValue("--trusted-proxy")
         );
+    }
+
+    #[test]
+    fn watch_settings_and_the_config_file() {
+        let config = serve(&[], &[]);
+        assert_eq!(config.watch, crate::watch::WatchMode::Auto);
+        assert_eq!(
+            config.poll_interval,
+            Duration::from_millis(DEFAULT_POLL_INTERVAL_MS)
+        );
+        let config = serve(&["--watch", "poll", "--poll-interval-ms=20"], &[]);
+        assert_eq!(config.watch, crate::watch::WatchMode::Poll);
+        assert_eq!(config.poll_interval, Duration::from_millis(20));
+        assert!(run(&["--watch", "fanotify"], &[]).is_err());
+        assert!(run(&["--poll-interval-ms", "5"], &[]).is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hhrf.toml");
+        std::fs::write(
+            &file,
+            "max_calls = 7\nroot = \"/from-file\"\nwatch = \"poll\"\n",
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let config = serve(&["--config", path], &[]);
+        assert_eq!(
+            (config.max_calls, config.root.to_str()),
+            (7, Some("/from-file"))
+        );
+        assert_eq!(config.watch, crate::watch::WatchMode::Poll);
+        // flags > environment > file.
+        let config = serve(
+            &["--config", path, "--max-calls", "9"],
+            &[("HHRF_MAX_CALLS", "8"), ("HHRF_ROOT", "/from-env")],
+        );
+        assert_eq!(
+            (config.max_calls, config.root.to_str()),
+            (9, Some("/from-env"))
+        );
+        let config = serve(&[], &[("HHRF_CONFIG", path), ("HHRF_MAX_CALLS", "8")]);
+        assert_eq!(config.max_calls, 8);
+        std::fs::write(&file, "max_calls = 0\n").unwrap();
+        let error = run(&["--config", path], &[]).unwrap_err();
+        assert!(
+            error.to_string().contains("hhrf.toml: max_calls"),
+            "{error}"
+        );
+        std::fs::write(&file, "maxcalls = 1\n").unwrap();
+        let error = run(&["--config", path], &[]).unwrap_err();
+        assert!(error.to_string().contains("unknown key"), "{error}");
+        std::fs::write(&file, "max_calls = [1]\n").unwrap();
+        assert!(run(&["--config", path], &[]).is_err());
+        std::fs::write(&file, "max_calls = \n").unwrap();
+        assert!(run(&["--config", path], &[])
+            .unwrap_err()
+            .to_string()
+            .contains("not TOML"));
+        assert!(run(&["--config", "/nonexistent/hhrf.toml"], &[]).is_err());
     }
 
     #[test]

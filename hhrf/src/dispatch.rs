@@ -38,6 +38,9 @@ pub const READY_PATH: &str = "/_fezz/ready";
 /// The path of the metrics endpoint.
 pub const METRICS_PATH: &str = "/_fezz/metrics";
 
+/// The path of the functions endpoint (what is deployed, `spec/HTTP.md`, "Functions endpoint").
+pub const FUNCTIONS_PATH: &str = "/_fezz/functions";
+
 /// The path that begins an operator's drain (`POST`).
 pub const DRAIN_PATH: &str = "/_fezz/drain";
 
@@ -68,17 +71,20 @@ pub enum HhrfEndpoint {
     Undrain,
     /// `/_fezz/`, the operator page.
     Page,
+    /// `/_fezz/functions`.
+    Functions,
 }
 
 impl HhrfEndpoint {
     /// Every endpoint with its path.
-    pub const ALL: [(HhrfEndpoint, &'static str); 6] = [
+    pub const ALL: [(HhrfEndpoint, &'static str); 7] = [
         (HhrfEndpoint::Health, HEALTH_PATH),
         (HhrfEndpoint::Ready, READY_PATH),
         (HhrfEndpoint::Metrics, METRICS_PATH),
         (HhrfEndpoint::Drain, DRAIN_PATH),
         (HhrfEndpoint::Undrain, UNDRAIN_PATH),
         (HhrfEndpoint::Page, OPERATOR_PAGE_PATH),
+        (HhrfEndpoint::Functions, FUNCTIONS_PATH),
     ];
 }
 
@@ -100,6 +106,12 @@ pub fn hhrf_target(path: &str) -> Option<Option<HhrfEndpoint>> {
 
 /// The header carrying the request id on every response hhrf sends.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The header naming the `<id>@<version>` that served a call (`spec/HTTP.md`, "Hot deploy").
+pub const FUNCTION_HEADER: &str = "x-fezz-function";
+
+/// The header carrying the short hash of the library that served a call.
+pub const LIBRARY_HEADER: &str = "x-fezz-library";
 
 /// Hop-by-hop fields (RFC 9110 §7.6.1): never forwarded in either direction, nor are the
 /// fields a `Connection` field names.
@@ -413,6 +425,7 @@ mod tests {
                 .resolve("/".as_ref())
                 .unwrap(),
             mode: Default::default(),
+            deployment: None,
         }
     }
 

@@ -171,6 +171,7 @@ fn library_function(path: &Path) -> Result<Function, InvokeError> {
                 .collect(),
             limits: manifest.limits,
             mode: manifest.mode,
+            deployment: None,
         },
         None => Function {
             id: crate::manifest::FunctionId::new("local").map_err(InvokeError::Target)?,
@@ -185,6 +186,7 @@ fn library_function(path: &Path) -> Result<Function, InvokeError> {
             env: Vec::new(),
             limits: Default::default(),
             mode: Default::default(),
+            deployment: None,
         },
     })
 }

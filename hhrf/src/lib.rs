@@ -48,7 +48,10 @@
 //! and shutdown; [`log`] the log lines; [`scratch`] the per-call scratch folders;
 //! [`privileges`] the user runners run as; [`cli`] the subcommands `hhrf new` ([`scaffold`])
 //! and `hhrf invoke` ([`invoke`]); [`admin`] the operator endpoints (health, [`readiness`],
-//! [`metrics`], drain) and their optional listener; [`usage`] a runner's CPU time and memory.
+//! [`metrics`], drain) and their optional listener; [`usage`] a runner's CPU time and memory;
+//! [`deploy`] hot deploy (verified private library copies, aliases, `/_fezz/functions`),
+//! [`watch`] how changes of `functions/` are noticed and [`publish`] `hhrf deploy` and
+//! `hhrf list`.
 #![deny(missing_docs)]
 
 pub mod activity;
@@ -60,6 +63,7 @@ pub mod cli;
 pub mod client_io;
 pub mod config;
 pub mod containment;
+pub mod deploy;
 pub mod dispatch;
 pub mod execution;
 pub mod invoke;
@@ -70,6 +74,7 @@ pub mod operator_page;
 pub mod outcome;
 pub mod privileges;
 pub mod proxy;
+pub mod publish;
 pub mod readiness;
 pub mod registry;
 pub mod routes;
@@ -78,3 +83,4 @@ pub mod scaffold;
 pub mod scratch;
 pub mod server;
 pub mod usage;
+pub mod watch;

@@ -1,5 +1,5 @@
-//! The `hhrf` binary: reads the settings, loads the functions, chooses the runner, serves
-//! until SIGTERM or ctrl-c (a second one ends in-flight calls), and exits 0; exits 2 on a
+//! The `hhrf` binary: reads the settings, chooses the runner, loads the functions, serves
+//! them (watching `functions/` for hot deploy, `hhrf::watch`) until SIGTERM or ctrl-c (a second one ends in-flight calls), and exits 0; exits 2 on a
 //! bad command line and 1 on any other startup failure. `hhrf serve [options]` is the same;
 //! `hhrf new` and `hhrf invoke` are subcommands parsed by `hhrf::cli`.
 
@@ -12,13 +12,14 @@ use hhrf::admin::{Admin, AdminServer};
 use hhrf::cli;
 use hhrf::config::{self, Command, USAGE};
 use hhrf::containment::{self, Capabilities};
+use hhrf::deploy::{Deployer, LibraryStore};
 use hhrf::log::{self, List};
 use hhrf::outcome::MAX_STDOUT_BYTES;
-use hhrf::registry::Registry;
 use hhrf::registry::FUNCTIONS_DIR;
 use hhrf::runner::ProcessGroups;
 use hhrf::runner::{self, REAP_GRACE};
 use hhrf::server::{Server, ServerSettings};
+use hhrf::watch;
 use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -58,7 +59,7 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     let command = config::parse(args, |name| std::env::var_os(name));
     let config = match command {
-        Ok(Command::Serve(config)) => config,
+        Ok(Command::Serve(config)) => *config,
         Ok(Command::Help) => {
             print!("{USAGE}");
             return Ok(ExitCode::SUCCESS);
@@ -119,10 +120,6 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     test_load_delay();
 
-    let (registry, diagnostics) = Registry::load(&config.root)?;
-    for diagnostic in &diagnostics {
-        log::line(diagnostic);
-    }
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let path = std::env::var_os("PATH");
     let exe = std::env::current_exe().ok();
@@ -132,6 +129,19 @@ fn run() -> anyhow::Result<ExitCode> {
         path.as_deref(),
         &cwd,
     )?;
+    let runner_user = hhrf::privileges::effective(config.runner_user);
+    hhrf::privileges::set_runner_user(runner_user);
+    let scratch = hhrf::scratch::ScratchBase::global()?;
+    // The verified private copies of the libraries served (hot deploy), in the scratch base.
+    let store = LibraryStore::create(scratch.path()).context("creating the library store")?;
+    let deployer = Arc::new(Deployer::new(
+        config.root.clone(),
+        store,
+        runner::Runner::new(program.clone(), path.clone(), groups.clone()),
+        admin.clone(),
+    ));
+    runtime.block_on(deployer.reconcile())?;
+    let registry = admin.registry().context("the functions did not load")?;
     let names: Vec<String> = registry.functions().iter().map(|f| f.name()).collect();
     log::line(format_args!(
         "functions: {} ({}); routes: {}; runner: {}; default timeout: {} ms; limits: body {MAX_BODY_BYTES} B, runner stdout {MAX_STDOUT_BYTES} B, stderr kept {MAX_STDERR_BYTES} B; admission: {} calls ({} per function), {} queued ({} per function), memory budget {} B",
@@ -146,19 +156,10 @@ fn run() -> anyhow::Result<ExitCode> {
         settings.admission.function_queue,
         settings.admission.memory_budget,
     ));
-
-    let runner_user = hhrf::privileges::effective(config.runner_user);
-    hhrf::privileges::set_runner_user(runner_user);
-    if let Some(user) = runner_user {
-        for line in hhrf::privileges::hand_over_grants(&config.root, &registry.functions(), user) {
-            log::line(line);
-        }
-    }
     log::line(match runner_user {
         Some((uid, gid)) => format!("runner user: uid {uid}, gid {gid}"),
         None => "runner user: hhrf's own".to_owned(),
     });
-    let scratch = hhrf::scratch::ScratchBase::global()?;
     let sandboxed = registry
         .functions()
         .iter()
@@ -169,8 +170,8 @@ fn run() -> anyhow::Result<ExitCode> {
         names.len(),
         scratch.path().display()
     ));
+    drop(registry);
 
-    admin.set_registry(registry);
     let result = runtime.block_on(async {
         let server = Server::bind(settings, admin, program, path)
             .await
@@ -192,6 +193,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
             }
         });
+        tokio::spawn(watch::run(deployer, config.watch, config.poll_interval));
         // The one line without the `hhrf: ` prefix: tests and scripts wait for it.
         let _ = writeln!(std::io::stderr(), "hhrf listening on http://{address}");
         server.run(stop_rx).await;

@@ -127,6 +127,21 @@ pub struct Metrics {
     ready: Gauge,
     /// Serializes renders: the scrape-time gauges are cleared and set, then encoded.
     render: Mutex<()>,
+    /// Every label set recorded, so the series of a removed version can be dropped
+    /// ([`Metrics::forget`]).
+    seen: Mutex<std::collections::HashSet<SeenLabels>>,
+    /// `(function, version)` pairs no longer served: calls of theirs that end after
+    /// [`Metrics::forget`] are not recorded, so their series stay gone.
+    retired: Mutex<std::collections::HashSet<(String, String)>>,
+}
+
+/// The label values of the series one call touched.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+struct SeenLabels {
+    labels: CallLabels,
+    outcome: String,
+    signal: Option<String>,
+    reason: Option<&'static str>,
 }
 
 /// The state read at scrape time.
@@ -284,6 +299,8 @@ impl Metrics {
             runners,
             ready,
             render: Mutex::new(()),
+            seen: Mutex::new(std::collections::HashSet::new()),
+            retired: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -293,6 +310,14 @@ impl Metrics {
             return;
         };
         let (id, version) = split_name(function);
+        if self
+            .retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&(id.to_owned(), version.to_owned()))
+        {
+            return;
+        }
         let labels = CallLabels {
             function: id.to_owned(),
             version: version.to_owned(),
@@ -360,6 +385,75 @@ impl Metrics {
             self.duration
                 .get_or_create(&labels)
                 .observe(elapsed.as_secs_f64());
+        }
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(SeenLabels {
+                labels,
+                outcome: outcome.to_owned(),
+                signal: signal.map(signal_name),
+                reason: facts.refusal,
+            });
+    }
+
+    /// `function` at `version` is served (again): its calls are recorded.
+    pub fn serve(&self, function: &str, version: &str) {
+        self.retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(function.to_owned(), version.to_owned()));
+    }
+
+    /// Drops every series of `function` at `version` (a version no longer served): its
+    /// counters and histograms leave `/_fezz/metrics` (`spec/HTTP.md`, "Hot deploy").
+    pub fn forget(&self, function: &str, version: &str) {
+        self.retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((function.to_owned(), version.to_owned()));
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let gone: Vec<SeenLabels> = seen
+            .iter()
+            .filter(|seen| seen.labels.function == function && seen.labels.version == version)
+            .cloned()
+            .collect();
+        for entry in gone {
+            seen.remove(&entry);
+            let labels = &entry.labels;
+            self.invocations.remove(&OutcomeLabels {
+                function: labels.function.clone(),
+                version: labels.version.clone(),
+                mode: labels.mode.clone(),
+                outcome: entry.outcome.clone(),
+            });
+            self.errors.remove(&ErrorLabels {
+                function: labels.function.clone(),
+                version: labels.version.clone(),
+                mode: labels.mode.clone(),
+                kind: entry.outcome.clone(),
+            });
+            if let Some(signal) = &entry.signal {
+                self.crashes.remove(&CrashLabels {
+                    function: labels.function.clone(),
+                    version: labels.version.clone(),
+                    mode: labels.mode.clone(),
+                    signal: signal.clone(),
+                });
+            }
+            if let Some(reason) = entry.reason {
+                self.rejections.remove(&RejectionLabels {
+                    function: labels.function.clone(),
+                    version: labels.version.clone(),
+                    reason: reason.to_owned(),
+                });
+            }
+            for family in [&self.timeouts, &self.coldstarts] {
+                family.remove(labels);
+            }
+            for family in [&self.duration, &self.startup, &self.cpu, &self.memory] {
+                family.remove(labels);
+            }
         }
     }
 
@@ -551,6 +645,35 @@ mod tests {
         }
         assert!(!text.contains("outcome=\"not-found\""), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn a_removed_version_loses_its_series_until_it_is_served_again() {
+        let metrics = std::sync::Arc::new(Metrics::new());
+        let crashed = || Outcome::Crashed {
+            signal: 11,
+            stderr: Vec::new(),
+        };
+        facts(&metrics, "fx@1").finish(&crashed());
+        facts(&metrics, "fx@2").finish(&crashed());
+        metrics.forget("fx", "1");
+        let render = || metrics.render(&Snapshot::default());
+        let text = render();
+        assert!(!text.contains(r#"version="1""#), "{text}");
+        assert!(
+            text.contains(r#"fezz_crashes_total{function="fx",version="2""#),
+            "{text}"
+        );
+        // A call that ends after the removal is not recorded.
+        facts(&metrics, "fx@1").finish(&crashed());
+        assert!(!render().contains(r#"version="1""#));
+        metrics.serve("fx", "1");
+        facts(&metrics, "fx@1").finish(&crashed());
+        let text = render();
+        assert!(
+            text.contains(r#"faas_invocations_total{function="fx",version="1",mode="fresh",outcome="runner-crashed"} 1"#),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The functions hhrf serves: scanning `HHRF_ROOT/functions/*/fezz.json` once at startup,
-//! resolving each `entry` to a library file, and mounting the routes.
+//! The functions hhrf serves: scanning `HHRF_ROOT/functions/*/fezz.json`, resolving each
+//! `entry` to a library file, and mounting the routes. A server keeps one [`Registry`] at a
+//! time and replaces it whole when a folder changes (`crate::deploy`).
 //!
 //! What lives here: [`Registry`] (functions by `<id>@<version>`, plus the [`RouteTable`]),
 //! [`Function`] (everything a call needs), and [`Diagnostic`] (why a folder or a route was
@@ -21,7 +22,7 @@ use http::Method;
 use crate::manifest::mode::ExecutionMode;
 use crate::manifest::sandbox::ResolvedSandbox;
 use crate::manifest::{
-    FunctionId, Limits, Manifest, ManifestError, TimeoutMs, Version, MANIFEST_FILE,
+    FunctionId, Limits, Manifest, ManifestError, Route, TimeoutMs, Version, MANIFEST_FILE,
     MAX_MANIFEST_BYTES,
 };
 use crate::routes::{Lookup, RouteTable};
@@ -52,12 +53,22 @@ pub struct Function {
     pub sandbox: ResolvedSandbox,
     /// How its calls run (the manifest's `mode`).
     pub mode: ExecutionMode,
+    /// The verified private copy of the library the server runs (`crate::deploy`); `None`
+    /// outside a running server (`hhrf check`, `hhrf invoke`).
+    pub deployment: Option<Arc<crate::deploy::Deployment>>,
 }
 
 impl Function {
     /// `<id>@<version>`.
     pub fn name(&self) -> String {
         format!("{}@{}", self.id, self.version)
+    }
+
+    /// The short hash of the library served (`x-fezz-library`), when deployed.
+    pub fn library_hash(&self) -> Option<&str> {
+        self.deployment
+            .as_ref()
+            .map(|deployment| deployment.short_hash())
     }
 
     /// The sandbox variables of one call whose scratch folder is `scratch` (`TMPDIR`, and the
@@ -162,126 +173,34 @@ pub struct Registry {
 impl Registry {
     /// Scans `root/functions`. Returns the registry and, in folder order, a diagnostic for
     /// each folder or route left out. A missing `functions` folder is a diagnostic, not an
-    /// error: the server then answers 404 to everything.
+    /// error: the server then answers 404 to everything. Symbolic links (aliases) are
+    /// left to `crate::deploy`.
     pub fn load(root: &Path) -> Result<(Registry, Vec<Diagnostic>), RegistryError> {
-        let root = fs::canonicalize(root).map_err(|error| RegistryError::Root {
-            path: root.to_owned(),
-            error,
-        })?;
+        let (folders, mut diagnostics) = scan(root)?;
         let mut registry = Registry::default();
-        let mut diagnostics = Vec::new();
-        let functions_dir = root.join(FUNCTIONS_DIR);
-        let mut folders: Vec<(String, PathBuf)> = Vec::new();
-        match fs::read_dir(&functions_dir) {
-            Err(error) => diagnostics.push(Diagnostic::Unreadable {
-                path: functions_dir,
-                error,
-            }),
-            Ok(entries) => {
-                for entry in entries {
-                    let entry = match entry {
-                        Ok(entry) => entry,
-                        Err(error) => {
-                            diagnostics.push(Diagnostic::Unreadable {
-                                path: functions_dir.clone(),
-                                error,
-                            });
-                            continue;
-                        }
-                    };
-                    let path = entry.path();
-                    if !path.is_dir() {
-                        continue;
-                    }
-                    let name = entry.file_name();
-                    let Some(name) = name.to_str() else {
-                        diagnostics.push(Diagnostic::Unreadable {
-                            path,
-                            error: io::Error::new(
-                                io::ErrorKind::InvalidData,
-                                "the folder name is not UTF-8",
-                            ),
-                        });
-                        continue;
-                    };
-                    if name.starts_with('.') {
-                        continue;
-                    }
-                    folders.push((name.to_owned(), path));
-                }
+        for entry in folders {
+            if entry.link.is_some() {
+                continue;
             }
-        }
-        folders.sort();
-        for (name, folder) in folders {
-            registry.add_folder(&name, &folder, &mut diagnostics);
+            match prepare(&entry.name, &entry.path) {
+                Ok((function, routes)) => {
+                    diagnostics.extend(registry.mount(Arc::new(function), routes));
+                }
+                Err(diagnostic) => diagnostics.push(diagnostic),
+            }
         }
         Ok((registry, diagnostics))
     }
 
-    fn add_folder(&mut self, name: &str, folder: &Path, diagnostics: &mut Vec<Diagnostic>) {
-        let manifest_path = folder.join(MANIFEST_FILE);
-        let bytes = match read_bounded(&manifest_path, MAX_MANIFEST_BYTES) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                diagnostics.push(Diagnostic::Unreadable {
-                    path: manifest_path,
-                    error,
-                });
-                return;
-            }
-        };
-        let invalid = |error| Diagnostic::Invalid {
-            manifest: manifest_path.clone(),
-            error,
-        };
-        let manifest = match Manifest::parse(&bytes).and_then(|manifest| {
-            manifest.check_folder(name)?;
-            Ok(manifest)
-        }) {
-            Ok(manifest) => manifest,
-            Err(error) => return diagnostics.push(invalid(error)),
-        };
-        let candidates = manifest.entry.candidates();
-        let Some(library) = candidates
-            .iter()
-            .map(|candidate| folder.join(candidate))
-            .find(|path| path.is_file())
-        else {
-            let error = ManifestError {
-                field: "entry".to_owned(),
-                rule: format!(
-                    "no library file in the function folder; tried {}",
-                    candidates.join(", ")
-                ),
-                location: None,
-            };
-            return diagnostics.push(invalid(error));
-        };
-        let sandbox = match manifest.sandbox.resolve(folder) {
-            Ok(sandbox) => sandbox,
-            Err(error) => return diagnostics.push(invalid(error)),
-        };
-        let function = Arc::new(Function {
-            id: manifest.id.clone(),
-            version: manifest.version.clone(),
-            folder: folder.to_owned(),
-            library,
-            manifest_path: manifest_path.clone(),
-            timeout: manifest.timeout,
-            env: manifest
-                .env
-                .iter()
-                .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
-                .collect(),
-            limits: manifest.limits,
-            sandbox,
-            mode: manifest.mode,
-        });
-        let owner = manifest_path.display().to_string();
-        for (index, route) in manifest.routes.into_iter().enumerate() {
+    /// Serves `function` and mounts its `routes`; a route that conflicts with one already
+    /// mounted is left out (one diagnostic each), the function stays callable.
+    pub fn mount(&mut self, function: Arc<Function>, routes: Vec<Route>) -> Vec<Diagnostic> {
+        let mut diagnostics = Vec::new();
+        let owner = function.manifest_path.display().to_string();
+        for (index, route) in routes.into_iter().enumerate() {
             if let Err(conflict) = self.routes.insert(route, owner.clone(), function.clone()) {
                 diagnostics.push(Diagnostic::RouteConflict {
-                    manifest: manifest_path.clone(),
+                    manifest: function.manifest_path.clone(),
                     index,
                     pattern: conflict.pattern,
                     existing_pattern: conflict.existing_pattern,
@@ -290,6 +209,43 @@ impl Registry {
             }
         }
         self.functions.insert(function.name(), function);
+        diagnostics
+    }
+
+    /// Serves `function` with all its `routes`, or not at all: when one of them conflicts
+    /// with a route already mounted, nothing changes and the conflict is the error (the
+    /// hot-deploy rule: the route already mounted keeps it).
+    pub fn mount_whole(
+        &mut self,
+        function: Arc<Function>,
+        routes: &[Route],
+    ) -> Result<(), Diagnostic> {
+        for (index, route) in routes.iter().enumerate() {
+            if let Some(conflict) = self.routes.conflict(route) {
+                return Err(Diagnostic::RouteConflict {
+                    manifest: function.manifest_path.clone(),
+                    index,
+                    pattern: conflict.pattern,
+                    existing_pattern: conflict.existing_pattern,
+                    existing_manifest: conflict.existing_owner,
+                });
+            }
+        }
+        let left_out = self.mount(function, routes.to_vec());
+        debug_assert!(left_out.is_empty(), "routes of one manifest never conflict");
+        Ok(())
+    }
+
+    /// Serves the function named `target` also as `alias` (`<id>@<alias>`, for `/rpc/`);
+    /// false when `target` is not served.
+    pub fn add_alias(&mut self, alias: &str, target: &str) -> bool {
+        match self.functions.get(target).cloned() {
+            Some(function) => {
+                self.functions.insert(alias.to_owned(), function);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The function named `<id>@<version>`, for `/rpc/`.
@@ -297,16 +253,33 @@ impl Registry {
         self.functions.get(name)
     }
 
-    /// Every function, sorted by name.
+    /// Every function, sorted by name (aliases left out).
     pub fn functions(&self) -> Vec<&Arc<Function>> {
-        let mut all: Vec<_> = self.functions.values().collect();
+        let mut all: Vec<_> = self
+            .functions
+            .iter()
+            .filter(|(name, function)| **name == function.name())
+            .map(|(_, function)| function)
+            .collect();
         all.sort_by_key(|function| function.name());
         all
     }
 
-    /// How many functions are served.
+    /// How many functions are served (aliases left out).
     pub fn function_count(&self) -> usize {
-        self.functions.len()
+        self.functions().len()
+    }
+
+    /// Every alias, sorted, with the name of the function it serves.
+    pub fn aliases(&self) -> Vec<(String, String)> {
+        let mut all: Vec<_> = self
+            .functions
+            .iter()
+            .filter(|(name, function)| **name != function.name())
+            .map(|(name, function)| (name.clone(), function.name()))
+            .collect();
+        all.sort();
+        all
     }
 
     /// How many routes are mounted.
@@ -335,6 +308,135 @@ impl Registry {
             Lookup::NotFound => Routed::NotFound,
         }
     }
+}
+
+/// One entry of `functions/`: a folder, or a symbolic link (an alias).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderEntry {
+    /// The entry's name, `<id>@<version>`.
+    pub name: String,
+    /// Its path.
+    pub path: PathBuf,
+    /// For a symbolic link, what it points at, as written.
+    pub link: Option<PathBuf>,
+}
+
+/// The entries of `root/functions` in byte order of their names: folders and symbolic links
+/// (files and names starting with `.` are skipped), with a diagnostic for each unreadable
+/// one. Fails only when `root` cannot be resolved.
+pub fn scan(root: &Path) -> Result<(Vec<FolderEntry>, Vec<Diagnostic>), RegistryError> {
+    let root = fs::canonicalize(root).map_err(|error| RegistryError::Root {
+        path: root.to_owned(),
+        error,
+    })?;
+    let mut diagnostics = Vec::new();
+    let functions_dir = root.join(FUNCTIONS_DIR);
+    let mut folders = Vec::new();
+    let entries = match fs::read_dir(&functions_dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            diagnostics.push(Diagnostic::Unreadable {
+                path: functions_dir,
+                error,
+            });
+            return Ok((folders, diagnostics));
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                diagnostics.push(Diagnostic::Unreadable {
+                    path: functions_dir.clone(),
+                    error,
+                });
+                continue;
+            }
+        };
+        let path = entry.path();
+        let link = match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => match fs::read_link(&path) {
+                Ok(target) => Some(target),
+                Err(_) => continue,
+            },
+            Ok(meta) if meta.is_dir() => None,
+            _ => continue,
+        };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            diagnostics.push(Diagnostic::Unreadable {
+                path,
+                error: io::Error::new(io::ErrorKind::InvalidData, "the folder name is not UTF-8"),
+            });
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        folders.push(FolderEntry {
+            name: name.to_owned(),
+            path,
+            link,
+        });
+    }
+    folders.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((folders, diagnostics))
+}
+
+/// Reads and validates the folder `folder` named `name`: its manifest, its library file and
+/// its sandbox. Returns the function (not deployed yet) and its routes.
+pub fn prepare(name: &str, folder: &Path) -> Result<(Function, Vec<Route>), Diagnostic> {
+    let manifest_path = folder.join(MANIFEST_FILE);
+    let bytes = read_bounded(&manifest_path, MAX_MANIFEST_BYTES).map_err(|error| {
+        Diagnostic::Unreadable {
+            path: manifest_path.clone(),
+            error,
+        }
+    })?;
+    let invalid = |error| Diagnostic::Invalid {
+        manifest: manifest_path.clone(),
+        error,
+    };
+    let manifest = Manifest::parse(&bytes)
+        .and_then(|manifest| {
+            manifest.check_folder(name)?;
+            Ok(manifest)
+        })
+        .map_err(invalid)?;
+    let candidates = manifest.entry.candidates();
+    let Some(library) = candidates
+        .iter()
+        .map(|candidate| folder.join(candidate))
+        .find(|path| path.is_file())
+    else {
+        return Err(invalid(ManifestError {
+            field: "entry".to_owned(),
+            rule: format!(
+                "no library file in the function folder; tried {}",
+                candidates.join(", ")
+            ),
+            location: None,
+        }));
+    };
+    let sandbox = manifest.sandbox.resolve(folder).map_err(invalid)?;
+    let function = Function {
+        id: manifest.id.clone(),
+        version: manifest.version.clone(),
+        folder: folder.to_owned(),
+        library,
+        manifest_path: manifest_path.clone(),
+        timeout: manifest.timeout,
+        env: manifest
+            .env
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+            .collect(),
+        limits: manifest.limits,
+        sandbox,
+        mode: manifest.mode,
+        deployment: None,
+    };
+    Ok((function, manifest.routes))
 }
 
 /// Reads a file of at most `limit` bytes; a larger one is an error.

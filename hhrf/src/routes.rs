@@ -319,6 +319,20 @@ impl<T> RouteTable<T> {
         Ok(())
     }
 
+    /// The conflict `route` would have with a mounted route, if any ([`RouteTable::insert`]).
+    pub fn conflict(&self, route: &Route) -> Option<RouteConflict> {
+        self.entries
+            .iter()
+            .find(|entry| {
+                entry.route.path.same_shape(&route.path) && entry.route.methods_overlap(route)
+            })
+            .map(|existing| RouteConflict {
+                pattern: route.path.as_str().to_owned(),
+                existing_pattern: existing.route.path.as_str().to_owned(),
+                existing_owner: existing.owner.clone(),
+            })
+    }
+
     /// Finds the route for a request. Among the routes whose pattern matches `path` and that
     /// answer `method`, the most specific wins; if patterns match but none answers the
     /// method, the answer lists the methods that would (`GET` implies `HEAD`).

@@ -536,9 +536,15 @@ impl Runner {
         function: &Function,
     ) -> io::Result<(Command, crate::scratch::Scratch)> {
         let mut command = Command::new(&self.program);
+        // A call admitted before its folder was removed (hot deploy) still runs its library
+        // copy, from the copy's folder.
+        let folder = match &function.deployment {
+            Some(deployment) if !function.folder.is_dir() => deployment.copy_dir(),
+            _ => function.folder.as_path(),
+        };
         command
             .arg(&function.library)
-            .current_dir(&function.folder)
+            .current_dir(folder)
             .env_clear()
             .process_group(0)
             .stdin(Stdio::piped())

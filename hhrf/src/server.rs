@@ -242,10 +242,9 @@ impl Server {
         if let Some(timeout) = self.drain_timeout {
             return timeout;
         }
-        let functions = self
-            .state
-            .admin
-            .registry()
+        let registry = self.state.admin.registry();
+        let functions = registry
+            .as_ref()
             .map(|registry| registry.functions())
             .unwrap_or_default();
         let longest = functions
@@ -456,7 +455,16 @@ async fn handle(
     let started = Instant::now();
     let mut log = RequestLog::start(&id, client, request.method().as_str(), request.uri().path());
     let mut facts = CallFacts::start(state.admin.metrics.clone());
-    let answer = call(&state, client, &id, request, &mut log, &mut facts);
+    let mut served = None;
+    let answer = call(
+        &state,
+        client,
+        &id,
+        request,
+        &mut log,
+        &mut facts,
+        &mut served,
+    );
     let (outcome, memory) = match catch_panic(answer).await {
         Ok(answer) => answer,
         Err(payload) => (
@@ -477,9 +485,25 @@ async fn handle(
         (state.admin.activity).record(&id, function, label, status, started.elapsed());
     }
     facts.finish(&outcome);
-    Ok(outcome
-        .into_response(&id)
-        .map(|body| ResponseBody::new(body, memory)))
+    let mut response = outcome.into_response(&id);
+    if let Some(function) = served {
+        name_the_function(response.headers_mut(), &function);
+    }
+    Ok(response.map(|body| ResponseBody::new(body, memory)))
+}
+
+/// `x-fezz-function` and `x-fezz-library` on the answer of a call that reached `function`,
+/// replacing any the function set (`spec/HTTP.md`, "Hot deploy").
+fn name_the_function(headers: &mut http::HeaderMap, function: &crate::registry::Function) {
+    if let Ok(value) = http::HeaderValue::from_str(&function.name()) {
+        headers.insert(dispatch::FUNCTION_HEADER, value);
+    }
+    if let Some(hash) = function
+        .library_hash()
+        .and_then(|hash| http::HeaderValue::from_str(hash).ok())
+    {
+        headers.insert(dispatch::LIBRARY_HEADER, hash);
+    }
 }
 
 /// A response body and the memory reservation of the call that made it: the budget is held
@@ -549,16 +573,19 @@ async fn call(
     request: http::Request<Incoming>,
     log: &mut RequestLog,
     facts: &mut CallFacts,
+    served: &mut Option<Arc<crate::registry::Function>>,
 ) -> (Outcome, Option<MemoryReservation>) {
     let mut ticket = None;
-    let outcome = run_call(state, client, id, request, log, facts, &mut ticket).await;
+    let outcome = run_call(state, client, id, request, log, facts, &mut ticket, served).await;
     (
         outcome,
         ticket.and_then(|ticket: crate::admission::Ticket| ticket.finish()),
     )
 }
 
-/// [`call`] up to the outcome; an admitted call leaves its ticket in `ticket`.
+/// [`call`] up to the outcome; an admitted call leaves its ticket in `ticket`, and a call that
+/// reached a function leaves it in `served`.
+#[allow(clippy::too_many_arguments)] // each is one piece of state the caller keeps
 async fn run_call(
     state: &State,
     client: SocketAddr,
@@ -567,6 +594,7 @@ async fn run_call(
     log: &mut RequestLog,
     facts: &mut CallFacts,
     ticket: &mut Option<crate::admission::Ticket>,
+    served: &mut Option<Arc<crate::registry::Function>>,
 ) -> Outcome {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
@@ -601,6 +629,7 @@ async fn run_call(
     };
     log.set_function(function.name(), facts.mode);
     facts.function = Some(function.name());
+    *served = Some(function.clone());
     if let Err(outcome) = dispatch::check_content_length(&parts.headers) {
         return outcome;
     }

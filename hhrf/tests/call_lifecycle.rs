@@ -69,6 +69,7 @@ impl Setup {
                 .resolve(self.dir.path())
                 .unwrap(),
             mode: Default::default(),
+            deployment: None,
         }
     }
 

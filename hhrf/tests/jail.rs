@@ -135,14 +135,32 @@ fn processes_mentioning(needle: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// Where the hhrf of pid `hhrf` keeps the private copies of the libraries it runs (the
+/// runner's argv[1]; spec/HTTP.md, "Hot deploy").
+fn library_store(hhrf: i32) -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join(format!("hhrf-{hhrf}"))
+        .join(hhrf::deploy::STORE_DIR)
+}
+
+/// The processes of calls from `folder` served by the hhrf of pid `hhrf`: those that name the
+/// folder (the wrapper's shell, bwrap) or the library copy (the runner).
+fn call_processes(folder: &Path, hhrf: i32) -> Vec<i32> {
+    let mut all = processes_mentioning(folder);
+    all.extend(processes_mentioning(&library_store(hhrf)));
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
 /// Waits until the runner of a call from `folder` runs (inside the jail, once bwrap has set
-/// everything up); returns how many processes then mention `folder`.
-fn wait_for_runner(folder: &Path) -> usize {
+/// everything up); returns how many processes of the call then run.
+fn wait_for_runner(folder: &Path, hhrf: i32) -> usize {
     let runner = support::runner();
     let runner = runner.as_os_str().as_encoded_bytes();
     let start = Instant::now();
     loop {
-        let mentioning = processes_mentioning(folder);
+        let mentioning = call_processes(folder, hhrf);
         let runner_up = mentioning.iter().any(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|line| line.starts_with(runner))
         });
@@ -157,12 +175,12 @@ fn wait_for_runner(folder: &Path) -> usize {
     }
 }
 
-/// Asserts that no process mentions `needle` (polling briefly: killed processes take a moment
-/// to disappear).
-fn assert_none_left(needle: &Path) {
+/// Asserts that no process of a call from `folder` by the hhrf of pid `hhrf` is left
+/// (polling briefly: killed processes take a moment to disappear).
+fn assert_none_left(folder: &Path, hhrf: i32) {
     let start = Instant::now();
     loop {
-        let left = processes_mentioning(needle);
+        let left = call_processes(folder, hhrf);
         if left.is_empty() {
             return;
         }
@@ -309,7 +327,7 @@ fn a_hanging_function_is_killed_at_its_deadline_and_leaves_no_process() {
         let call = scope.spawn(|| hhrf.get("/rpc/jail@1/hang"));
         // While it hangs, the wrapper's shell, bwrap (outside and inside the PID namespace)
         // and the runner are alive.
-        let alive = wait_for_runner(&folder);
+        let alive = wait_for_runner(&folder, hhrf.pid());
         assert!(alive >= 4, "{alive} processes");
         call.join().unwrap()
     });
@@ -317,7 +335,7 @@ fn a_hanging_function_is_killed_at_its_deadline_and_leaves_no_process() {
     response.assert_error(504, "timeout");
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     hhrf.assert_no_children();
-    assert_none_left(&folder);
+    assert_none_left(&folder, hhrf.pid());
     assert_eq!(body(&hhrf, "/rpc/jail@1/hello"), "hello from the jail");
 }
 
@@ -331,13 +349,13 @@ fn a_process_that_leaves_the_group_is_gone_with_the_call_with_or_without_the_jai
     let plain = plain(&root);
     assert_eq!(body(&plain, "/rpc/jail@1/escape"), "escaped");
     plain.assert_no_children();
-    assert_none_left(&folder);
+    assert_none_left(&folder, plain.pid());
     drop(plain);
 
     let hhrf = jailed(&root);
     assert_eq!(body(&hhrf, "/rpc/jail@1/escape"), "escaped");
     hhrf.assert_no_children();
-    assert_none_left(&folder);
+    assert_none_left(&folder, hhrf.pid());
 }
 
 /// Starts hhrf with a controlling terminal: under `script` (util-linux), on a pseudo-terminal
@@ -397,10 +415,11 @@ fn the_jail_dies_with_hhrf() {
             stream.read(&mut [0; 64])
         });
     });
-    let alive = wait_for_runner(&folder);
+    let pid = hhrf.pid();
+    let alive = wait_for_runner(&folder, pid);
     assert!(alive >= 4, "{alive} processes");
     hhrf.signal(Signal::SIGKILL);
-    assert_none_left(&folder);
+    assert_none_left(&folder, pid);
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod support;
 
 use std::io::Write;
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -42,10 +43,25 @@ fn fezz_runner_names_a_wrapper_that_gets_the_library_folder_and_a_clean_env() {
     let lines: Vec<&str> = recorded.lines().collect();
     let folder = folder.canonicalize().unwrap();
     assert_eq!(lines[0], wrapper.to_str().unwrap());
+    // argv[1] is the absolute path of the server's private copy of the library (hot deploy:
+    // spec/HTTP.md, "Hot deploy"), with the same name and bytes.
+    let library = Path::new(lines[1]);
+    assert!(library.is_absolute(), "{recorded}");
+    assert_eq!(library.file_name(), Some("libfx.so".as_ref()), "{recorded}");
+    assert_ne!(library, folder.join("libfx.so"), "not the folder's file");
+    assert!(
+        library
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .ends_with("libraries"),
+        "{recorded}"
+    );
     assert_eq!(
-        lines[1],
-        folder.join("libfx.so").to_str().unwrap(),
-        "argv[1] is the absolute library"
+        std::fs::read(library).unwrap(),
+        std::fs::read(folder.join("libfx.so")).unwrap(),
+        "argv[1] holds the library"
     );
     // argv[0], the one argument, the working directory, then exactly the variables below
     // (`FEZZ_RUN_…` only when hhrf is root and so runners switch user).

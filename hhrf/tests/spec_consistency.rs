@@ -164,9 +164,79 @@ fn configuration_defaults_match_the_code() {
             "HHRF_DRAIN_TIMEOUT_MS",
             "HHRF_LOG_FORMAT",
             "HHRF_TRUSTED_PROXIES",
-            "HHRF_PROXY_PROTOCOL"
+            "HHRF_PROXY_PROTOCOL",
+            "HHRF_WATCH",
+            "HHRF_POLL_INTERVAL_MS",
+            "HHRF_CONFIG"
         ]
     );
+    assert_eq!(
+        default("--poll-interval-ms"),
+        hhrf::config::DEFAULT_POLL_INTERVAL_MS.to_string()
+    );
+    let range = hhrf::config::POLL_INTERVAL_RANGE_MS;
+    let rule = &rows
+        .iter()
+        .find(|row| row[0] == "--poll-interval-ms")
+        .unwrap()[3];
+    assert!(
+        rule.contains(&format!("{} to {}", range.start(), range.end())),
+        "{rule}"
+    );
+    let watch = &rows.iter().find(|row| row[0] == "--watch").unwrap();
+    assert_eq!(watch[2], "auto");
+    for (mode, name) in hhrf::watch::WatchMode::ALL {
+        assert!(
+            watch[3].contains(&format!("`{name}`")),
+            "{mode:?}: {}",
+            watch[3]
+        );
+    }
+    assert_eq!(default("--config"), "none");
+    // Every variable but HHRF_CONFIG is a config file key.
+    let mut keys: Vec<&str> = variables.clone();
+    keys.retain(|variable| *variable != "HHRF_CONFIG");
+    assert_eq!(keys, hhrf::config::FILE_VARIABLES);
+    let config_rule = &rows.iter().find(|row| row[0] == "--config").unwrap()[3];
+    assert!(
+        config_rule.contains(&hhrf::config::MAX_CONFIG_FILE_BYTES.to_string()),
+        "{config_rule}"
+    );
+}
+
+#[test]
+fn hot_deploy_headers_and_the_functions_endpoint_match_the_code() {
+    let text = http_md();
+    let rows = table(&section(&text, "## Hot deploy"));
+    let headers: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
+    assert_eq!(
+        headers,
+        [
+            hhrf::dispatch::FUNCTION_HEADER,
+            hhrf::dispatch::LIBRARY_HEADER
+        ]
+    );
+    assert!(rows[1][1].contains(&format!(
+        "first {} hex digits",
+        hhrf::deploy::SHORT_HASH_LEN
+    )));
+    let hot = section(&text, "## Hot deploy");
+    assert!(hot.contains(&hhrf::deploy::MAX_LIBRARY_BYTES.to_string()));
+    assert!(hot.contains(&format!("<scratch base>/{}/", hhrf::deploy::STORE_DIR)));
+    let endpoint = section(&text, "## Functions endpoint");
+    assert!(endpoint.contains(&format!("`GET {}`", hhrf::dispatch::FUNCTIONS_PATH)));
+    let routing = section(&text, "## Routing");
+    for (_, path) in hhrf::dispatch::HhrfEndpoint::ALL {
+        assert!(routing.contains(&format!("`{path}`")), "{path} in Routing");
+    }
+    let subcommands = section(&text, "## Subcommands");
+    for name in hhrf::cli::SUBCOMMANDS {
+        assert!(
+            subcommands.contains(&format!("### `hhrf {name}`"))
+                || subcommands.contains(&format!("`hhrf {name}`")),
+            "hhrf {name} in Subcommands"
+        );
+    }
 }
 
 #[test]
