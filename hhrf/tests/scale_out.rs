@@ -4,7 +4,9 @@
 //! through HAProxy, every instance is restarted in turn (SIGTERM: ready turns 503 while the
 //! listener keeps accepting for the drain delay, in-flight calls finish, exit; then start
 //! again on the same port and wait until it is ready), and not one request fails. Prints
-//! the requests sent, the failures and the p99 latency.
+//! the requests sent, the failures and the p99 latency. Before the restarts, one `hhrf deploy`
+//! into the shared folder publishes a new version, and all three instances serve it (hot
+//! deploy), with no restart.
 
 mod support;
 
@@ -16,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{runner, Root};
+use support::{fixture_library, runner, Root};
 
 /// How long an instance keeps accepting after SIGTERM: several HAProxy health checks.
 const DRAIN_DELAY_MS: u64 = 1_000;
@@ -268,6 +270,45 @@ fn a_rolling_restart_behind_haproxy_fails_no_request() {
 
     let load_started = Instant::now();
     std::thread::sleep(Duration::from_millis(500));
+    // One CLI call deploys fx@2 into the shared folder (and waits until the first instance
+    // serves it); the other two notice it on their own.
+    let deployed = Command::new(env!("CARGO_BIN_EXE_hhrf"))
+        .args([
+            "deploy",
+            "--id",
+            "fx",
+            "--version",
+            "2",
+            "--route",
+            "GET",
+            "/v2/...",
+        ])
+        .arg("--root")
+        .arg(root.path())
+        .arg("--server")
+        .arg(format!("http://{}", addrs[0]))
+        .arg(fixture_library())
+        .output()
+        .expect("hhrf deploy runs");
+    assert!(
+        deployed.status.success(),
+        "hhrf deploy failed: {}",
+        String::from_utf8_lossy(&deployed.stderr)
+    );
+    let deploy_started = Instant::now();
+    for addr in &addrs {
+        while get(*addr, "/rpc/fx@2/echo/new").map(|(status, _)| status) != Some(200) {
+            assert!(
+                deploy_started.elapsed() < Duration::from_secs(10),
+                "{addr} does not serve fx@2"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    println!(
+        "scale-out: fx@2 deployed with one hhrf deploy, served by all three within {:.0} ms",
+        deploy_started.elapsed().as_secs_f64() * 1000.0
+    );
     for (index, slot) in instances.iter_mut().enumerate() {
         let instance = slot.take().unwrap();
         let before = results.lock().unwrap().0.len();
