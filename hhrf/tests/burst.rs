@@ -109,6 +109,7 @@ fn a_burst_of_1024_connections_gets_an_answer_for_every_client() {
     faulty::deploy(&root, "sleepy", &library, TIMEOUT_MS, &marker, "{}");
     let hhrf = Hhrf::start(&root, &[]);
     let before = Resources::of(&hhrf);
+    let fds_before = descriptors(&hhrf);
 
     // A sampler of hhrf's peak figures while the burst runs.
     let peak = Arc::new(Mutex::new(before));
@@ -219,6 +220,11 @@ fn a_burst_of_1024_connections_gets_an_answer_for_every_client() {
     report.push_str(&format!("  peak (sampled): {peak}\n"));
     report.push_str(&format!("  right after:    {after}\n"));
     report.push_str(&format!("  settled:        {settled}\n"));
+    if settled.fds > before.fds {
+        let now = descriptors(&hhrf);
+        let new: Vec<&String> = now.iter().filter(|fd| !fds_before.contains(fd)).collect();
+        report.push_str(&format!("  descriptors opened since the start: {new:?}\n"));
+    }
     report.push_str(&format!(
         "  then GET /ok: {}; processes from the function alive: {}\n",
         still.status,
@@ -251,4 +257,26 @@ fn a_burst_of_1024_connections_gets_an_answer_for_every_client() {
         settled.fds,
         before.fds
     );
+}
+
+/// hhrf's open descriptors, as `N -> target`.
+fn descriptors(hhrf: &Hhrf) -> Vec<String> {
+    let dir = format!("/proc/{}/fd", hhrf.pid());
+    let mut fds: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| {
+                    let target = std::fs::read_link(entry.path()).unwrap_or_default();
+                    format!(
+                        "{} -> {}",
+                        entry.file_name().to_string_lossy(),
+                        target.display()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    fds.sort();
+    fds
 }
