@@ -60,7 +60,7 @@ pub const MAX_CONFIG_FILE_BYTES: u64 = 64 * 1024;
 
 /// The environment variables a config file may set, by their key (the variable's name
 /// without `HHRF_`, lowercased: `max_calls = 64`).
-pub const FILE_VARIABLES: [&str; 13] = [
+pub const FILE_VARIABLES: [&str; 16] = [
     "HHRF_LISTEN",
     "HHRF_ROOT",
     "HHRF_TIMEOUT_MS",
@@ -72,6 +72,9 @@ pub const FILE_VARIABLES: [&str; 13] = [
     "HHRF_ADMIN_LISTEN",
     "HHRF_DRAIN_DELAY_MS",
     "HHRF_DRAIN_TIMEOUT_MS",
+    "HHRF_LOG_FORMAT",
+    "HHRF_TRUSTED_PROXIES",
+    "HHRF_PROXY_PROTOCOL",
     "HHRF_WATCH",
     "HHRF_POLL_INTERVAL_MS",
 ];
